@@ -1,0 +1,81 @@
+// Command eventually runs the whole reference system: each service, the
+// embedded broker, and the tools around them.
+//
+//	eventually boot                  broker + every service as child processes
+//	eventually alpha|beta|charlie    one service (starts an embedded broker
+//	                                 unless EVENTUALLY_NATS_URL is set)
+//	eventually all                   every service in this one process
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "eventually:", err)
+		os.Exit(1)
+	}
+}
+
+const usage = `usage: eventually <command>
+
+commands:
+  boot       start the broker and every service as separate processes
+  alpha      run alpha (order processing)
+  beta       run beta (order capture)
+  charlie    run charlie (charging)
+  all        run every service in this one process
+  broker     run the embedded NATS JetStream broker alone
+
+configuration (environment):
+  EVENTUALLY_STAGE          0..5, problems 1..N solved (default 5)
+  EVENTUALLY_DATA_DIR       databases and broker storage (default data)
+  EVENTUALLY_LOG_DIR        JSON logs, one file per service (default logs)
+  EVENTUALLY_NATS_URL       external broker; empty starts the embedded one
+  EVENTUALLY_NATS_ADDR      embedded broker address (default 127.0.0.1:4222)
+  EVENTUALLY_ALPHA_ADDR     (default 127.0.0.1:3991)
+  EVENTUALLY_BETA_ADDR      (default 127.0.0.1:3992)
+  EVENTUALLY_CHARLIE_ADDR   (default 127.0.0.1:3993)
+  EVENTUALLY_OVERLORD_ADDR  (default 127.0.0.1:3994)
+  EVENTUALLY_AUTO_APPROVE   1: alpha approves captured orders at once
+`
+
+// errUsage is returned for a command line that names no known command.
+var errUsage = errors.New("unknown command (see usage above)")
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stdout, usage)
+		return errUsage
+	}
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "boot":
+		return boot(ctx, cfg, rest, stdout)
+	case "broker":
+		return runBroker(ctx, cfg, stdout)
+	case "all":
+		return runServices(ctx, cfg, serviceNames, stdout)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	if _, ok := services[cmd]; ok {
+		return runServices(ctx, cfg, []string{cmd}, stdout)
+	}
+	fmt.Fprint(stdout, usage)
+	return fmt.Errorf("%q: %w", cmd, errUsage)
+}

@@ -1,0 +1,42 @@
+// Package logging builds the JSON slog logger every service uses. Every
+// line written with a context that carries a request ID gets the
+// `request_id` attribute, the one name all services share.
+package logging
+
+import (
+	"context"
+	"io"
+	"log/slog"
+
+	"eventually/pkg/requestid"
+)
+
+// RequestIDKey is the attribute name of the request ID in every log line.
+const RequestIDKey = "request_id"
+
+// New returns a JSON logger for one service writing to w.
+func New(w io.Writer, service string, level slog.Level) *slog.Logger {
+	h := slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})
+	return slog.New(contextHandler{h}).With("service", service)
+}
+
+// Discard is a logger that writes nothing, for tests that do not read logs.
+func Discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// contextHandler adds the request ID of the record's context.
+type contextHandler struct{ slog.Handler }
+
+func (h contextHandler) Handle(ctx context.Context, r slog.Record) error {
+	if id := requestid.From(ctx); id != "" {
+		r.AddAttrs(slog.String(RequestIDKey, id))
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h contextHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return contextHandler{h.Handler.WithAttrs(attrs)}
+}
+
+func (h contextHandler) WithGroup(name string) slog.Handler {
+	return contextHandler{h.Handler.WithGroup(name)}
+}

@@ -1,0 +1,84 @@
+package messaging
+
+import (
+	"fmt"
+	"net"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+)
+
+// Broker is an embedded NATS server with JetStream, storing its streams in
+// files under the data dir. It is the same server a team runs standalone;
+// embedding it only saves a process during the talk and in tests.
+type Broker struct {
+	srv *server.Server
+}
+
+// StartBroker starts an embedded NATS JetStream server listening on addr
+// ("127.0.0.1:4222"; port 0 picks a free one) and storing under dataDir.
+func StartBroker(addr, dataDir string) (*Broker, error) {
+	host, portText, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("broker address %q: %w", addr, err)
+	}
+	port, err := strconv.Atoi(portText)
+	if err != nil {
+		return nil, fmt.Errorf("broker address %q: bad port", addr)
+	}
+	if port == 0 {
+		port = server.RANDOM_PORT
+	}
+	opts := &server.Options{
+		ServerName: "eventually",
+		Host:       host,
+		Port:       port,
+		JetStream:  true,
+		StoreDir:   filepath.Join(dataDir, "nats"),
+		// The defaults are 75% of RAM and 1 TB of disk: far more than a
+		// demo may take on a laptop.
+		JetStreamMaxMemory: 64 << 20,
+		JetStreamMaxStore:  4 << 30,
+		NoSigs:             true,
+		NoLog:              true,
+	}
+	srv, err := server.NewServer(opts)
+	if err != nil {
+		return nil, fmt.Errorf("start broker: %w", err)
+	}
+	srv.Start()
+	if !srv.ReadyForConnections(10 * time.Second) {
+		srv.Shutdown()
+		return nil, fmt.Errorf("start broker on %s: not ready after 10s", addr)
+	}
+	return &Broker{srv: srv}, nil
+}
+
+// URL is the nats:// address clients connect to.
+func (b *Broker) URL() string { return b.srv.ClientURL() }
+
+// Shutdown stops the server and waits for it.
+func (b *Broker) Shutdown() {
+	b.srv.Shutdown()
+	b.srv.WaitForShutdown()
+}
+
+// Connect dials the broker. It keeps trying forever, also when the broker
+// is down at start: services accept work while the broker is away (the
+// outbox keeps it) and catch up when it is back.
+func Connect(url, name string) (*nats.Conn, error) {
+	nc, err := nats.Connect(url,
+		nats.Name(name),
+		nats.RetryOnFailedConnect(true),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(250*time.Millisecond),
+		nats.ReconnectJitter(100*time.Millisecond, 100*time.Millisecond),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("connect to broker %s: %w", url, err)
+	}
+	return nc, nil
+}

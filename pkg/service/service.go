@@ -1,0 +1,97 @@
+// Package service holds the parts every service is made of: its own
+// SQLite database, its stage, its connection to the broker, its HTTP
+// server. A service package builds on it and adds its domain.
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"path/filepath"
+
+	"github.com/labstack/echo/v4"
+	"gorm.io/gorm"
+
+	"eventually/pkg/messaging"
+	"eventually/pkg/server"
+	"eventually/pkg/sqlite"
+	"eventually/pkg/stage"
+)
+
+// Config is what every service is started with.
+type Config struct {
+	Addr      string // HTTP address; "127.0.0.1:0" picks a free port
+	DataDir   string // the service's database is <DataDir>/<name>.db
+	BrokerURL string // nats://...
+	Stage     int    // 0..5: problems 1..Stage are solved
+	Logger    *slog.Logger
+}
+
+// Parts are a running service's shared pieces.
+type Parts struct {
+	Name     string
+	DB       *gorm.DB
+	Stage    *stage.Stage
+	Live     *server.Live
+	Bus      *messaging.Bus
+	HTTP     *echo.Echo
+	Logger   *slog.Logger
+	listener net.Listener
+}
+
+// New opens the database (migrating models and the bus's own tables),
+// connects to the broker and listens on the HTTP address.
+func New(name string, cfg Config, models ...any) (*Parts, error) {
+	if cfg.Logger == nil {
+		return nil, errors.New(name + ": a logger is required")
+	}
+	st, err := stage.New(cfg.Stage)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	db, err := sqlite.Open(filepath.Join(cfg.DataDir, name+".db"), append(models, messaging.Models()...)...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	p := &Parts{Name: name, DB: db, Stage: st, Live: server.NewLive(), Logger: cfg.Logger}
+	p.Bus, err = messaging.New(messaging.Config{
+		Service: name, BrokerURL: cfg.BrokerURL, DB: db, Logger: cfg.Logger, Stage: st,
+		OnCommit: p.Live.Changed,
+	})
+	if err != nil {
+		sqlite.Close(db)
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	p.HTTP = server.New(server.Config{Service: name, Logger: cfg.Logger, Stage: st, Live: p.Live})
+	p.listener, err = server.Listen(cfg.Addr)
+	if err != nil {
+		sqlite.Close(db)
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return p, nil
+}
+
+// Addr is the address the HTTP server listens on.
+func (p *Parts) Addr() string { return p.listener.Addr().String() }
+
+// URL is the service's base URL.
+func (p *Parts) URL() string { return "http://" + p.Addr() }
+
+// Page is the shared layout's data for a page of this service.
+func (p *Parts) Page(title string) server.Page {
+	return server.Page{Service: p.Name, Title: title, Stage: p.Stage.Get()}
+}
+
+// Run serves HTTP and runs the consumers and outbox relay until ctx is
+// done, then closes the database.
+func (p *Parts) Run(ctx context.Context) error {
+	p.Logger.Info("service started", "addr", p.Addr(), "stage", p.Stage.Get())
+	err := server.Run(ctx, p.HTTP, p.listener, p.Bus.Run)
+	if cerr := sqlite.Close(p.DB); cerr != nil && err == nil {
+		err = cerr
+	}
+	p.Logger.Info("service stopped")
+	return err
+}

@@ -1,0 +1,146 @@
+package alpha
+
+import (
+	_ "embed"
+	"fmt"
+	"html/template"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"eventually/pkg/server"
+)
+
+//go:embed templates/settings.html
+var settingsPage string
+
+//go:embed templates/transitions.html
+var transitionsPage string
+
+var pages = server.Templates(template.FuncMap{"cents": server.Cents}, settingsPage, transitionsPage)
+
+func (a *Alpha) routes() {
+	e := a.HTTP
+	e.GET("/", a.settingsPage)
+	e.GET("/transitions", a.transitionsPage)
+	e.GET("/api/settings", a.getSettings)
+	e.PUT("/api/settings", a.putSettings)
+	e.GET("/api/orders", a.listOrders)
+	e.GET("/api/orders/:guid", a.getOrder)
+	e.POST("/api/orders/:guid/approve", a.approveOrder)
+	e.GET("/api/auto-approve", a.getAutoApprove)
+	e.PUT("/api/auto-approve", a.putAutoApprove)
+}
+
+func (a *Alpha) getSettings(c echo.Context) error {
+	s, err := loadSettings(a.DB.WithContext(c.Request().Context()))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, s)
+}
+
+func (a *Alpha) putSettings(c echo.Context) error {
+	var change settingsChange
+	if err := server.BindJSON(c, &change); err != nil {
+		return err
+	}
+	if change == (settingsChange{}) {
+		return fmt.Errorf("%w: give at least one of fee_enabled, discount_enabled, fee_cents, discount_cents", server.ErrInvalid)
+	}
+	for field, v := range map[string]*int64{"fee_cents": change.FeeCents, "discount_cents": change.DiscountCents} {
+		if v != nil && *v < 0 {
+			return fmt.Errorf("%w: %s must not be negative", server.ErrInvalid, field)
+		}
+	}
+	s, err := a.UpdateSettings(c.Request().Context(), change)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, s)
+}
+
+func (a *Alpha) recentOrders(c echo.Context) ([]Order, error) {
+	orders := []Order{}
+	err := a.DB.WithContext(c.Request().Context()).Order("id DESC").Limit(100).Find(&orders).Error
+	if err != nil {
+		return nil, fmt.Errorf("list orders: %w", err)
+	}
+	return orders, nil
+}
+
+func (a *Alpha) listOrders(c echo.Context) error {
+	orders, err := a.recentOrders(c)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, orders)
+}
+
+func (a *Alpha) getOrder(c echo.Context) error {
+	o, err := findOrder(a.DB.WithContext(c.Request().Context()), c.Param("guid"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, o)
+}
+
+func (a *Alpha) approveOrder(c echo.Context) error {
+	o, err := a.Approve(c.Request().Context(), c.Param("guid"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, o)
+}
+
+type autoApproveBody struct {
+	Enabled *bool `json:"enabled"`
+}
+
+func (a *Alpha) getAutoApprove(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]bool{"enabled": a.autoApprove.Load()})
+}
+
+func (a *Alpha) putAutoApprove(c echo.Context) error {
+	var body autoApproveBody
+	if err := server.BindJSON(c, &body); err != nil {
+		return err
+	}
+	if body.Enabled == nil {
+		return fmt.Errorf("%w: enabled is required", server.ErrInvalid)
+	}
+	a.autoApprove.Store(*body.Enabled)
+	a.Logger.InfoContext(c.Request().Context(), "auto-approve changed", "enabled", *body.Enabled)
+	a.Live.Changed()
+	return c.JSON(http.StatusOK, map[string]bool{"enabled": *body.Enabled})
+}
+
+func (a *Alpha) settingsPage(c echo.Context) error {
+	s, err := loadSettings(a.DB.WithContext(c.Request().Context()))
+	if err != nil {
+		return err
+	}
+	return server.Render(c, pages, "settings", struct {
+		server.Page
+		Settings    any
+		AutoApprove bool
+	}{a.Page("settings"), s, a.autoApprove.Load()})
+}
+
+func (a *Alpha) transitionsPage(c echo.Context) error {
+	orders, err := a.recentOrders(c)
+	if err != nil {
+		return err
+	}
+	var pending []Order
+	for _, o := range orders {
+		if o.Status == StatusPending {
+			pending = append(pending, o)
+		}
+	}
+	return server.Render(c, pages, "transitions", struct {
+		server.Page
+		Pending, Orders []Order
+		AutoApprove     bool
+	}{a.Page("transitions"), pending, orders, a.autoApprove.Load()})
+}
