@@ -5,9 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
-	"os"
-	"path/filepath"
 	"sync"
 
 	"eventually/pkg/logging"
@@ -59,7 +56,7 @@ func runServices(ctx context.Context, cfg config, names []string, stdout io.Writ
 		}
 	}()
 	for _, name := range names {
-		logger, closer, err := serviceLogger(cfg.LogDir, name, stdout)
+		logger, closer, err := logging.ToFile(cfg.LogDir, name, stdout)
 		if err != nil {
 			return err
 		}
@@ -87,19 +84,6 @@ func runServices(ctx context.Context, cfg config, names []string, stdout io.Writ
 	}
 	wg.Wait()
 	return errors.Join(errs...)
-}
-
-// serviceLogger writes a service's JSON log lines to stdout and to
-// <logDir>/<name>.log, which `eventually logs` reads.
-func serviceLogger(logDir, name string, stdout io.Writer) (*slog.Logger, io.Closer, error) {
-	if err := os.MkdirAll(logDir, 0o755); err != nil {
-		return nil, nil, fmt.Errorf("log dir: %w", err)
-	}
-	f, err := os.OpenFile(filepath.Join(logDir, name+".log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-	if err != nil {
-		return nil, nil, fmt.Errorf("log file: %w", err)
-	}
-	return logging.New(io.MultiWriter(stdout, f), name, slog.LevelInfo), f, nil
 }
 
 // runBroker runs the embedded broker alone until ctx is done.

@@ -5,8 +5,11 @@ package logging
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 
 	"eventually/pkg/requestid"
 )
@@ -39,4 +42,22 @@ func (h contextHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
 
 func (h contextHandler) WithGroup(name string) slog.Handler {
 	return contextHandler{h.Handler.WithGroup(name)}
+}
+
+// ToFile returns a service's logger writing JSON lines to
+// <logDir>/<service>.log (which `eventually logs` reads) and to also, when
+// it is not nil. Close the returned file when the service stops.
+func ToFile(logDir, service string, also io.Writer) (*slog.Logger, io.Closer, error) {
+	if err := os.MkdirAll(logDir, 0o755); err != nil {
+		return nil, nil, fmt.Errorf("log dir: %w", err)
+	}
+	f, err := os.OpenFile(filepath.Join(logDir, service+".log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return nil, nil, fmt.Errorf("log file: %w", err)
+	}
+	var w io.Writer = f
+	if also != nil {
+		w = io.MultiWriter(also, f)
+	}
+	return New(w, service, slog.LevelInfo), f, nil
 }

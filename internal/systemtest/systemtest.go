@@ -1,0 +1,275 @@
+// Package systemtest starts the real services, each exactly as the binary
+// does (New, then Run), against an embedded NATS JetStream broker with
+// everything in a temp dir, and offers the few helpers the scenario tests
+// share: HTTP calls and polling with a deadline.
+package systemtest
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"eventually/pkg/logging"
+	"eventually/pkg/messaging"
+	"eventually/pkg/service"
+	"eventually/services/alpha"
+	"eventually/services/beta"
+	"eventually/services/charlie"
+)
+
+// Options choose how the system starts.
+type Options struct {
+	Stage       int
+	AutoApprove bool
+	// Services to start; empty means all of them.
+	Services []string
+}
+
+// Service is a running service as the tests see it.
+type Service interface {
+	Run(ctx context.Context) error
+	URL() string
+}
+
+// builders build each service from its base configuration.
+var builders = map[string]func(opts Options, base service.Config) (Service, error){
+	"alpha": func(o Options, base service.Config) (Service, error) {
+		return alpha.New(alpha.Config{Config: base, AutoApprove: o.AutoApprove})
+	},
+	"beta": func(_ Options, base service.Config) (Service, error) {
+		return beta.New(beta.Config{Config: base})
+	},
+	"charlie": func(_ Options, base service.Config) (Service, error) {
+		return charlie.New(charlie.Config{Config: base})
+	},
+}
+
+// AllServices is the start order.
+var AllServices = []string{"alpha", "beta", "charlie"}
+
+// System is a whole running system.
+type System struct {
+	t          testing.TB
+	opts       Options
+	DataDir    string
+	LogDir     string
+	brokerAddr string
+	broker     *messaging.Broker
+
+	mu      sync.Mutex
+	running map[string]*running
+}
+
+type running struct {
+	svc    Service
+	cancel context.CancelFunc
+	done   chan error
+	logs   io.Closer
+}
+
+// Start starts the broker and the services and stops them when the test ends.
+func Start(t testing.TB, opts Options) *System {
+	t.Helper()
+	dir := t.TempDir()
+	s := &System{
+		t: t, opts: opts, DataDir: filepath.Join(dir, "data"), LogDir: filepath.Join(dir, "logs"),
+		brokerAddr: freeAddr(t), running: map[string]*running{},
+	}
+	s.StartBroker()
+	t.Cleanup(s.stopAll)
+	names := opts.Services
+	if len(names) == 0 {
+		names = AllServices
+	}
+	for _, name := range names {
+		s.StartService(name)
+	}
+	return s
+}
+
+// BrokerURL is the broker's nats:// URL; it stays the same across restarts.
+func (s *System) BrokerURL() string { return "nats://" + s.brokerAddr }
+
+// StartBroker starts the embedded broker (again) on its address.
+func (s *System) StartBroker() {
+	s.t.Helper()
+	b, err := messaging.StartBroker(s.brokerAddr, s.DataDir)
+	if err != nil {
+		s.t.Fatalf("start broker: %v", err)
+	}
+	s.broker = b
+}
+
+// StopBroker stops the broker; services keep running and reconnect.
+func (s *System) StopBroker() {
+	if s.broker != nil {
+		s.broker.Shutdown()
+		s.broker = nil
+	}
+}
+
+// StartService builds and runs one service on its data dir, as the binary does.
+func (s *System) StartService(name string) Service {
+	s.t.Helper()
+	logger, logs, err := logging.ToFile(s.LogDir, name, nil)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	svc, err := builders[name](s.opts, service.Config{
+		Addr: "127.0.0.1:0", DataDir: s.DataDir, BrokerURL: s.BrokerURL(), Stage: s.opts.Stage, Logger: logger,
+	})
+	if err != nil {
+		s.t.Fatalf("start %s: %v", name, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &running{svc: svc, cancel: cancel, done: make(chan error, 1), logs: logs}
+	go func() { r.done <- svc.Run(ctx) }()
+	s.mu.Lock()
+	s.running[name] = r
+	s.mu.Unlock()
+	s.WaitHealthy(name)
+	return svc
+}
+
+// StopService stops one service and waits until it has stopped.
+func (s *System) StopService(name string) {
+	s.t.Helper()
+	s.mu.Lock()
+	r := s.running[name]
+	delete(s.running, name)
+	s.mu.Unlock()
+	if r == nil {
+		return
+	}
+	r.cancel()
+	select {
+	case err := <-r.done:
+		if err != nil {
+			s.t.Errorf("%s stopped with error: %v", name, err)
+		}
+	case <-time.After(30 * time.Second):
+		s.t.Errorf("%s did not stop within 30s", name)
+	}
+	r.logs.Close()
+}
+
+// Service returns a running service by name.
+func (s *System) Service(name string) Service {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.running[name]
+	if r == nil {
+		s.t.Fatalf("%s is not running", name)
+	}
+	return r.svc
+}
+
+// URL is a running service's base URL.
+func (s *System) URL(name string) string { return s.Service(name).URL() }
+
+// SetStage changes the stage of every running service, as the dashboard does.
+func (s *System) SetStage(n int) {
+	s.t.Helper()
+	s.mu.Lock()
+	names := make([]string, 0, len(s.running))
+	for name := range s.running {
+		names = append(names, name)
+	}
+	s.mu.Unlock()
+	for _, name := range names {
+		Must(s.t, Call(s.t, "PUT", s.URL(name)+"/api/stage", map[string]int{"stage": n}), 200)
+	}
+	s.opts.Stage = n
+}
+
+// WaitHealthy polls a service's /healthz until it answers 200.
+func (s *System) WaitHealthy(name string) {
+	s.t.Helper()
+	url := s.URL(name) + "/healthz"
+	Eventually(s.t, 10*time.Second, name+" healthy", func() bool {
+		return Call(s.t, "GET", url, nil).Status == 200
+	})
+}
+
+func (s *System) stopAll() {
+	s.mu.Lock()
+	names := make([]string, 0, len(s.running))
+	for name := range s.running {
+		names = append(names, name)
+	}
+	s.mu.Unlock()
+	for _, name := range names {
+		s.StopService(name)
+	}
+	s.StopBroker()
+}
+
+func freeAddr(t testing.TB) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// Eventually polls cond every 10 ms until it holds or the deadline passes.
+func Eventually(t testing.TB, limit time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", limit, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// Never checks that cond stays false while other work settles: it polls
+// until done() holds (the system has provably moved on) and fails if cond
+// ever held.
+func Never(t testing.TB, limit time.Duration, what string, cond func() bool, done func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		if cond() {
+			t.Fatalf("%s happened", what)
+		}
+		if done() {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s", limit)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// Errorf formats like fmt.Errorf; handy in polling conditions.
+var Errorf = fmt.Errorf
+
+// StreamCount is the number of messages on a topic in the broker's stream.
+func (s *System) StreamCount(topic string) uint64 {
+	s.t.Helper()
+	nc, err := nats.Connect(s.BrokerURL())
+	if err != nil {
+		s.t.Fatalf("connect to broker: %v", err)
+	}
+	defer nc.Close()
+	js, err := nc.JetStream()
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	info, err := js.StreamInfo(messaging.StreamName, &nats.StreamInfoRequest{SubjectsFilter: topic})
+	if err != nil {
+		s.t.Fatalf("stream info: %v", err)
+	}
+	return info.State.Subjects[topic]
+}
