@@ -1,0 +1,33 @@
+# eventually: the demo, the tests, and the tools around them.
+# Go is the only prerequisite; the browser test also needs Chromium
+# (.ci/run installs it; see README).
+
+BIN   := bin/eventually
+STAGE ?= 5
+ID    ?=
+
+.PHONY: boot build test reset logs docs bench vet
+
+build:
+	go build -o $(BIN) ./cmd/eventually
+
+## boot: build, start the broker and every service, Ctrl-C stops them all
+boot: build
+	EVENTUALLY_STAGE=$(STAGE) ./$(BIN) boot
+
+## test: the whole suite, race detector on, browser test included
+test:
+	go vet ./...
+	go test -race -count=1 -timeout 15m ./...
+
+## reset: forget all data and logs (the next boot starts from the seed)
+reset:
+	rm -rf data logs
+
+## logs: one request's log lines from every service, in time order
+logs: build
+	@test -n "$(ID)" || (echo "usage: make logs ID=<request-id>" && exit 2)
+	./$(BIN) logs $(ID)
+
+vet:
+	go vet ./...
