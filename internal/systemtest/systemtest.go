@@ -6,19 +6,23 @@ package systemtest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
 
 	"eventually/pkg/logging"
 	"eventually/pkg/messaging"
 	"eventually/pkg/service"
+	"eventually/pkg/sqlite"
 	"eventually/services/alpha"
 	"eventually/services/beta"
 	"eventually/services/charlie"
@@ -272,4 +276,122 @@ func (s *System) StreamCount(topic string) uint64 {
 		s.t.Fatalf("stream info: %v", err)
 	}
 	return info.State.Subjects[topic]
+}
+
+// Message is a message read back from the broker's stream.
+type Message struct {
+	UUID     string
+	Metadata map[string]string
+	Payload  map[string]any
+}
+
+// LastMessage reads the newest message of a topic from the stream.
+func (s *System) LastMessage(topic string) Message {
+	s.t.Helper()
+	msgs := s.Messages(topic)
+	if len(msgs) == 0 {
+		s.t.Fatalf("no %s message in the stream", topic)
+	}
+	return msgs[len(msgs)-1]
+}
+
+// Messages reads every message of a topic from the stream, oldest first.
+func (s *System) Messages(topic string) []Message {
+	s.t.Helper()
+	nc, err := nats.Connect(s.BrokerURL())
+	if err != nil {
+		s.t.Fatalf("connect to broker: %v", err)
+	}
+	defer nc.Close()
+	js, err := nc.JetStream()
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	want := s.StreamCount(topic)
+	var out []Message
+	if want == 0 {
+		return out
+	}
+	sub, err := js.SubscribeSync(topic, nats.OrderedConsumer(), nats.DeliverAll())
+	if err != nil {
+		s.t.Fatalf("read %s: %v", topic, err)
+	}
+	defer sub.Unsubscribe()
+	for uint64(len(out)) < want {
+		m, err := sub.NextMsg(5 * time.Second)
+		if err != nil {
+			s.t.Fatalf("read %s: %v", topic, err)
+		}
+		msg := Message{Metadata: map[string]string{}}
+		for k := range m.Header {
+			if !strings.HasPrefix(k, "Nats-") { // broker headers, e.g. the dedup ID
+				msg.Metadata[k] = m.Header.Get(k)
+			}
+		}
+		msg.UUID = msg.Metadata["_watermill_message_uuid"]
+		if err := json.Unmarshal(m.Data, &msg.Payload); err != nil {
+			msg.Payload = map[string]any{"_raw": string(m.Data)}
+		}
+		out = append(out, msg)
+	}
+	return out
+}
+
+// Processed counts the messages a consumer's inbox has recorded, read
+// from the service's own database file.
+func (s *System) Processed(service, consumer string) int64 {
+	s.t.Helper()
+	db, err := sqlite.Open(filepath.Join(s.DataDir, service+".db"))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer sqlite.Close(db)
+	var n int64
+	if err := db.Model(&messaging.ProcessedMessage{}).Where("consumer = ?", consumer).Count(&n).Error; err != nil {
+		s.t.Fatalf("count %s inbox: %v", service, err)
+	}
+	return n
+}
+
+// Republish publishes a copy of msg under a new message ID, with its
+// metadata, as a late or duplicated delivery would arrive.
+func (s *System) Republish(topic string, msg Message) string {
+	s.t.Helper()
+	return s.PublishRaw(topic, msg.Payload, msg.Metadata, true)
+}
+
+// PublishRaw publishes a payload with the given metadata straight to the
+// broker. With newID it gets a fresh Watermill message UUID; payload may be
+// a []byte to send malformed data as it is.
+func (s *System) PublishRaw(topic string, payload any, metadata map[string]string, newID bool) string {
+	s.t.Helper()
+	nc, err := nats.Connect(s.BrokerURL())
+	if err != nil {
+		s.t.Fatalf("connect to broker: %v", err)
+	}
+	defer nc.Close()
+	js, err := nc.JetStream()
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	data, ok := payload.([]byte)
+	if !ok {
+		if data, err = json.Marshal(payload); err != nil {
+			s.t.Fatal(err)
+		}
+	}
+	m := nats.NewMsg(topic)
+	m.Data = data
+	for k, v := range metadata {
+		m.Header.Set(k, v)
+	}
+	id := metadata["_watermill_message_uuid"]
+	if newID {
+		id = uuid.NewString()
+		m.Header.Set("_watermill_message_uuid", id)
+	}
+	if _, err := js.PublishMsg(m); err != nil {
+		s.t.Fatalf("publish %s: %v", topic, err)
+	}
+	return id
 }
