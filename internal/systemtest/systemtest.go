@@ -26,6 +26,7 @@ import (
 	"eventually/services/alpha"
 	"eventually/services/beta"
 	"eventually/services/charlie"
+	"eventually/services/overlord"
 )
 
 // Options choose how the system starts.
@@ -53,10 +54,13 @@ var builders = map[string]func(opts Options, base service.Config) (Service, erro
 	"charlie": func(_ Options, base service.Config) (Service, error) {
 		return charlie.New(charlie.Config{Config: base})
 	},
+	"overlord": func(_ Options, base service.Config) (Service, error) {
+		return overlord.New(overlord.Config{Config: base})
+	},
 }
 
 // AllServices is the start order.
-var AllServices = []string{"alpha", "beta", "charlie"}
+var AllServices = []string{"alpha", "beta", "charlie", "overlord"}
 
 // System is a whole running system.
 type System struct {
@@ -394,4 +398,54 @@ func (s *System) PublishRaw(topic string, payload any, metadata map[string]strin
 		s.t.Fatalf("publish %s: %v", topic, err)
 	}
 	return id
+}
+
+// consumers lists the broker's durable consumers of one service.
+func (s *System) consumers(service string) []*nats.ConsumerInfo {
+	s.t.Helper()
+	nc, err := nats.Connect(s.BrokerURL())
+	if err != nil {
+		s.t.Fatalf("connect to broker: %v", err)
+	}
+	defer nc.Close()
+	js, err := nc.JetStream()
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	var out []*nats.ConsumerInfo
+	for info := range js.Consumers(messaging.StreamName) {
+		if strings.HasPrefix(info.Name, service+"_") {
+			out = append(out, info)
+		}
+	}
+	return out
+}
+
+// ConsumerTopics lists the topics a service consumes, as the broker knows them.
+func (s *System) ConsumerTopics(service string) []string {
+	var topics []string
+	for _, info := range s.consumers(service) {
+		topics = append(topics, info.Config.FilterSubject)
+	}
+	return topics
+}
+
+// Settled reports whether a service has received and acknowledged every
+// message of every topic it consumes.
+func (s *System) Settled(service string) bool {
+	for _, info := range s.consumers(service) {
+		if info.NumPending > 0 || info.NumAckPending > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// Metadata returns valid message metadata for a message made up by a test.
+func Metadata(eventName, producer, correlationID string) map[string]string {
+	return map[string]string{
+		"event_name": eventName, "event_version": "1", "producer": producer,
+		"correlation_id": correlationID, "causation_id": "",
+		"occurred_at": time.Now().UTC().Format(time.RFC3339Nano),
+	}
 }

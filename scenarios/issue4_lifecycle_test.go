@@ -1,0 +1,77 @@
+package scenarios
+
+import (
+	"slices"
+	"testing"
+
+	st "eventually/internal/systemtest"
+)
+
+// submitApproveCharge runs one order through capture, approval and charge.
+func submitApproveCharge(t *testing.T, s *st.System) order {
+	t.Helper()
+	loadCart(t, s, seedCart)
+	submit(t, s, seedCart)
+	o := waitOrder(t, s, seedCart, "pending")
+	approve(t, s, o.GUID)
+	st.Eventually(t, wait, "charlie charges the order", func() bool {
+		return getLedger(t, s).OrdersCharged == 1
+	})
+	return o
+}
+
+// Stage 3: nothing tells beta the order is done; the cart stays locked.
+func TestIssue4BeforeCartStaysLocked(t *testing.T) {
+	s := st.Start(t, st.Options{Stage: 3})
+	submitApproveCharge(t, s)
+	// The charge is committed; at stage 3 charlie publishes nothing after it,
+	// so no message is left in flight that could reopen the cart.
+	if n := s.StreamCount("order.charged"); n != 0 {
+		t.Fatalf("stage 3 published %d order.charged", n)
+	}
+	if c := getCart(t, s, seedCart); c.Status != "locked" {
+		t.Fatalf("stage 3: cart %s, want it to stay locked", c.Status)
+	}
+}
+
+// Stage ≥ 4: charlie → order.charged → alpha → order.finalized → beta
+// reopens the cart.
+func TestIssue4AfterCartReopensOnFinalized(t *testing.T) {
+	s := st.Start(t, st.Options{Stage: 4})
+	o := submitApproveCharge(t, s)
+	st.Eventually(t, wait, "cart reopens", func() bool { return getCart(t, s, seedCart).Status == "open" })
+	if got := waitOrder(t, s, seedCart, "finalized"); got.GUID != o.GUID {
+		t.Fatalf("finalized order %s, want %s", got.GUID, o.GUID)
+	}
+	if n := s.Processed("beta", "beta on order.finalized"); n != 1 {
+		t.Fatalf("beta processed %d order.finalized, want 1", n)
+	}
+}
+
+// Beta reopens the cart because of order.finalized, never order.charged:
+// beta has no consumer of order.charged, and with an order.charged in the
+// stream and beta settled, the cart stays locked; when alpha turns the
+// charge into order.finalized, it reopens.
+func TestIssue4BetaIgnoresOrderCharged(t *testing.T) {
+	s := st.Start(t, st.Options{Stage: 4, AutoApprove: true, Services: []string{"beta", "charlie"}})
+	loadCart(t, s, seedCart)
+	submit(t, s, seedCart)
+	if slices.Contains(s.ConsumerTopics("beta"), "order.charged") {
+		t.Fatalf("beta consumes order.charged: %v", s.ConsumerTopics("beta"))
+	}
+	s.PublishRaw("order.charged",
+		map[string]any{"order_guid": "order-elsewhere", "charge_guid": "charge-1", "amount_cents": 1000, "fee_cents": 0},
+		st.Metadata("order.charged", "charlie", "test-charged"), true)
+	st.Eventually(t, wait, "beta settled", func() bool { return s.Settled("beta") })
+	if c := getCart(t, s, seedCart); c.Status != "locked" {
+		t.Fatalf("cart reopened without order.finalized: %+v", c)
+	}
+
+	s.StartService("alpha") // approves (auto), charlie charges, alpha finalizes
+	st.Eventually(t, wait, "cart reopens after order.finalized", func() bool {
+		return getCart(t, s, seedCart).Status == "open"
+	})
+	if n := s.Processed("beta", "beta on order.finalized"); n != 1 {
+		t.Fatalf("beta processed %d order.finalized, want 1", n)
+	}
+}
