@@ -29,5 +29,9 @@ logs: build
 	@test -n "$(ID)" || (echo "usage: make logs ID=<request-id>" && exit 2)
 	./$(BIN) logs $(ID)
 
+## docs: regenerate docs/events.md from the Go types in pkg/events
+docs:
+	go run ./cmd/eventually docs > docs/events.md
+
 vet:
 	go vet ./...

@@ -36,7 +36,7 @@ const (
 
 // Settings is the whole of alpha's canonical settings. Money is integer cents.
 type Settings struct {
-	GUID            string `json:"guid" jsonschema:"description=settings guid, e.g. guid-12345678"`
+	GUID            string `json:"guid" jsonschema:"description=the settings guid (guid-12345678 in the seed)"`
 	Version         int64  `json:"version" jsonschema:"description=bumped on every change; copies ignore a version at or below the one they hold,minimum=1"`
 	FeeEnabled      bool   `json:"fee_enabled"`
 	FeeCents        int64  `json:"fee_cents" jsonschema:"minimum=0"`

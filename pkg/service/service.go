@@ -9,11 +9,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"path/filepath"
 
 	"github.com/labstack/echo/v4"
 	"gorm.io/gorm"
 
+	"eventually/pkg/events"
 	"eventually/pkg/messaging"
 	"eventually/pkg/server"
 	"eventually/pkg/sqlite"
@@ -65,6 +67,9 @@ func New(name string, cfg Config, models ...any) (*Parts, error) {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	p.HTTP = server.New(server.Config{Service: name, Logger: cfg.Logger, Stage: st, Live: p.Live})
+	// The events this service produces and consumes, with their schemas.
+	contracts := events.ContractsOf(name)
+	p.HTTP.GET("/api/contracts", func(c echo.Context) error { return c.JSON(http.StatusOK, contracts) })
 	p.listener, err = server.Listen(cfg.Addr)
 	if err != nil {
 		sqlite.Close(db)
