@@ -16,15 +16,8 @@ import (
 // The built binary's boot starts everything, prints the URLs once all are
 // healthy, and leaves no process behind after Ctrl-C (SIGINT).
 func TestBootStartsAllAndStopsCleanly(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
+	bin := binary(t)
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "eventually")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
 	cmd := exec.Command(bin, "boot")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(),

@@ -266,18 +266,25 @@ var Errorf = fmt.Errorf
 // StreamCount is the number of messages on a topic in the broker's stream.
 func (s *System) StreamCount(topic string) uint64 {
 	s.t.Helper()
-	nc, err := nats.Connect(s.BrokerURL())
+	return StreamCount(s.t, s.BrokerURL(), topic)
+}
+
+// StreamCount is the number of messages on a topic in the stream of the
+// broker at brokerURL.
+func StreamCount(t testing.TB, brokerURL, topic string) uint64 {
+	t.Helper()
+	nc, err := nats.Connect(brokerURL)
 	if err != nil {
-		s.t.Fatalf("connect to broker: %v", err)
+		t.Fatalf("connect to broker: %v", err)
 	}
 	defer nc.Close()
 	js, err := nc.JetStream()
 	if err != nil {
-		s.t.Fatal(err)
+		t.Fatal(err)
 	}
 	info, err := js.StreamInfo(messaging.StreamName, &nats.StreamInfoRequest{SubjectsFilter: topic})
 	if err != nil {
-		s.t.Fatalf("stream info: %v", err)
+		t.Fatalf("stream info: %v", err)
 	}
 	return info.State.Subjects[topic]
 }

@@ -9,6 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
@@ -33,6 +36,10 @@ type Config struct {
 	// OnCommit, when set, runs after every committed transaction, e.g. to
 	// refresh the service's live pages.
 	OnCommit func()
+	// CrashBeforePublish is fault injection for the outbox test: the
+	// process kills itself (SIGKILL) after a commit, before the relay
+	// publishes. Never set it outside that test.
+	CrashBeforePublish bool
 }
 
 // Models are the tables the bus keeps in a service's database; migrate
@@ -48,6 +55,7 @@ type Bus struct {
 	handlers []registration
 	conns    []*nats.Conn
 	pubConn  *nats.Conn
+	ready    atomic.Bool
 }
 
 type registration struct {
@@ -91,6 +99,12 @@ func New(cfg Config) (*Bus, error) {
 		return nil, fmt.Errorf("messaging publisher: %w", err)
 	}
 	b.relay = newRelay(cfg.DB, pub, cfg.Logger.With("component", "outbox"))
+	if cfg.CrashBeforePublish {
+		b.relay.beforePublish = func([]OutboxMessage) {
+			cfg.Logger.Warn("crashing before publish (EVENTUALLY_CRASH_BEFORE_PUBLISH)")
+			_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		}
+	}
 
 	b.router, err = message.NewRouter(message.RouterConfig{CloseTimeout: 10 * time.Second}, b.wmLogger)
 	if err != nil {

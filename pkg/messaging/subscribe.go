@@ -117,25 +117,47 @@ func (b *Bus) Run(ctx context.Context) error {
 		return err
 	}
 	if len(b.handlers) == 0 {
+		b.ready.Store(true)
 		<-ctx.Done()
 		return nil
 	}
+	go func() {
+		select {
+		case <-b.router.Running():
+			b.ready.Store(true)
+		case <-ctx.Done():
+		}
+	}()
 	if err := b.router.Run(ctx); err != nil {
 		return fmt.Errorf("%s consumers: %w", b.cfg.Service, err)
 	}
 	return nil
 }
 
-// Running is closed when the consumers are subscribed.
-func (b *Bus) Running() chan struct{} { return b.router.Running() }
+// Ready reports whether the consumers are subscribed: a service is
+// healthy only then, so "all healthy" means nothing is missed.
+func (b *Bus) Ready() bool { return b.ready.Load() }
 
 func (b *Bus) connectConsumers(ctx context.Context) error {
 	js, err := b.pubConn.JetStream()
 	if err != nil {
 		return fmt.Errorf("jetstream: %w", err)
 	}
+	// The stream and the durable consumers must exist before subscribing;
+	// while the broker is unreachable, keep trying.
+	provision := func() error {
+		if err := EnsureStream(js); err != nil {
+			return err
+		}
+		for _, h := range b.handlers {
+			if err := ensureDurable(js, StreamName, h.durable, h.topic); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	for delay := 100 * time.Millisecond; ; delay = min(delay*2, 5*time.Second) {
-		err = EnsureStream(js)
+		err = provision()
 		if err == nil {
 			break
 		}
@@ -145,15 +167,12 @@ func (b *Bus) connectConsumers(ctx context.Context) error {
 		}
 	}
 	for _, h := range b.handlers {
-		if err := ensureDurable(js, h.durable, h.topic); err != nil {
-			return err
-		}
 		nc, err := Connect(b.cfg.BrokerURL, b.cfg.Service+"-"+h.durable)
 		if err != nil {
 			return err
 		}
 		b.conns = append(b.conns, nc)
-		sub, err := newSubscriber(nc, h.durable, b.wmLogger)
+		sub, err := newSubscriber(nc, StreamName, h.durable, b.wmLogger)
 		if err != nil {
 			return fmt.Errorf("subscribe %s: %w", h.name, err)
 		}

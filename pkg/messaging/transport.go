@@ -84,13 +84,13 @@ func DurableName(service, topic string) string {
 // nats.go creates for a subscription is deleted when the subscription
 // closes, and the whole stream would be delivered again after a restart;
 // one we create and bind to survives.
-func ensureDurable(js nats.JetStreamContext, durable, topic string) error {
-	if _, err := js.ConsumerInfo(StreamName, durable); err == nil {
+func ensureDurable(js nats.JetStreamContext, stream, durable, topic string) error {
+	if _, err := js.ConsumerInfo(stream, durable); err == nil {
 		return nil
 	} else if !errors.Is(err, nats.ErrConsumerNotFound) {
 		return fmt.Errorf("look up consumer %s: %w", durable, err)
 	}
-	_, err := js.AddConsumer(StreamName, &nats.ConsumerConfig{
+	_, err := js.AddConsumer(stream, &nats.ConsumerConfig{
 		Durable:        durable,
 		DeliverSubject: deliverPrefix + durable,
 		DeliverGroup:   durable,
@@ -118,8 +118,9 @@ func newPublisher(nc *nats.Conn, logger watermill.LoggerAdapter) (*wmnats.Publis
 	}, logger)
 }
 
-// newSubscriber is Watermill's NATS subscriber bound to one durable consumer.
-func newSubscriber(nc *nats.Conn, durable string, logger watermill.LoggerAdapter) (*wmnats.Subscriber, error) {
+// newSubscriber is Watermill's NATS subscriber bound to one durable
+// consumer of stream.
+func newSubscriber(nc *nats.Conn, stream, durable string, logger watermill.LoggerAdapter) (*wmnats.Subscriber, error) {
 	return wmnats.NewSubscriberWithNatsConn(nc, wmnats.SubscriberSubscriptionConfig{
 		Unmarshaler:       tolerantUnmarshaler{},
 		QueueGroupPrefix:  durable,
@@ -129,7 +130,7 @@ func newSubscriber(nc *nats.Conn, durable string, logger watermill.LoggerAdapter
 		NakDelay:          wmnats.NewStaticDelay(nakDelay),
 		JetStream: wmnats.JetStreamConfig{
 			DurablePrefix:    durable,
-			SubscribeOptions: []nats.SubOpt{nats.Bind(StreamName, durable), nats.ManualAck()},
+			SubscribeOptions: []nats.SubOpt{nats.Bind(stream, durable), nats.ManualAck()},
 		},
 	}, logger)
 }

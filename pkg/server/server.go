@@ -12,6 +12,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -31,6 +32,9 @@ type Config struct {
 	Logger  *slog.Logger
 	Stage   *stage.Stage
 	Live    *Live
+	// Ready reports whether the service takes part in the message flow
+	// yet; /healthz answers 503 until it does.
+	Ready func() bool
 }
 
 // New returns an echo server with the middleware and routes all services
@@ -77,6 +81,9 @@ func New(cfg Config) *echo.Echo {
 	)
 
 	e.GET("/healthz", func(c echo.Context) error {
+		if cfg.Ready != nil && !cfg.Ready() {
+			return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "starting", "service": cfg.Service})
+		}
 		return c.JSON(http.StatusOK, map[string]string{"status": "ok", "service": cfg.Service})
 	})
 	e.GET("/api/stage", func(c echo.Context) error { return c.JSON(http.StatusOK, stageBody(cfg)) })
@@ -243,4 +250,17 @@ func Serve(ctx context.Context, e *echo.Echo, ln net.Listener) error {
 		return fmt.Errorf("http shutdown: %w", err)
 	}
 	return nil
+}
+
+// Limit reads the `limit` query parameter: def when absent, 1..max else.
+func Limit(c echo.Context, def, max int) (int, error) {
+	text := c.QueryParam("limit")
+	if text == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(text)
+	if err != nil || n < 1 || n > max {
+		return 0, fmt.Errorf("%w: limit %q: want a whole number from 1 to %d", ErrInvalid, text, max)
+	}
+	return n, nil
 }

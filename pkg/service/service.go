@@ -29,6 +29,8 @@ type Config struct {
 	BrokerURL string // nats://...
 	Stage     int    // 0..5: problems 1..Stage are solved
 	Logger    *slog.Logger
+	// CrashBeforePublish: see messaging.Config; fault tests only.
+	CrashBeforePublish bool
 }
 
 // Parts are a running service's shared pieces.
@@ -60,13 +62,13 @@ func New(name string, cfg Config, models ...any) (*Parts, error) {
 	p := &Parts{Name: name, DB: db, Stage: st, Live: server.NewLive(), Logger: cfg.Logger}
 	p.Bus, err = messaging.New(messaging.Config{
 		Service: name, BrokerURL: cfg.BrokerURL, DB: db, Logger: cfg.Logger, Stage: st,
-		OnCommit: p.Live.Changed,
+		OnCommit: p.Live.Changed, CrashBeforePublish: cfg.CrashBeforePublish,
 	})
 	if err != nil {
 		sqlite.Close(db)
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	p.HTTP = server.New(server.Config{Service: name, Logger: cfg.Logger, Stage: st, Live: p.Live})
+	p.HTTP = server.New(server.Config{Service: name, Logger: cfg.Logger, Stage: st, Live: p.Live, Ready: p.Bus.Ready})
 	// The events this service produces and consumes, with their schemas.
 	contracts := events.ContractsOf(name)
 	p.HTTP.GET("/api/contracts", func(c echo.Context) error { return c.JSON(http.StatusOK, contracts) })

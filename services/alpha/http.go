@@ -61,8 +61,12 @@ func (a *Alpha) putSettings(c echo.Context) error {
 }
 
 func (a *Alpha) recentOrders(c echo.Context) ([]Order, error) {
+	limit, err := server.Limit(c, 100, 10000)
+	if err != nil {
+		return nil, err
+	}
 	orders := []Order{}
-	err := a.DB.WithContext(c.Request().Context()).Order("id DESC").Limit(100).Find(&orders).Error
+	err = a.DB.WithContext(c.Request().Context()).Order("id DESC").Limit(limit).Find(&orders).Error
 	if err != nil {
 		return nil, fmt.Errorf("list orders: %w", err)
 	}

@@ -1,0 +1,151 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"eventually/pkg/messaging"
+)
+
+var (
+	buildOnce sync.Once
+	builtBin  string
+	buildErr  error
+)
+
+// binary builds this command once per test run and returns its path.
+func binary(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds the binary and runs real processes")
+	}
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "eventually-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		builtBin = filepath.Join(dir, "eventually")
+		out, err := exec.Command("go", "build", "-o", builtBin, ".").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return builtBin
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if builtBin != "" {
+		os.RemoveAll(filepath.Dir(builtBin))
+	}
+	os.Exit(code)
+}
+
+// processes runs services as separate processes of the built binary,
+// against a broker embedded in the test process, as `boot` does.
+type processes struct {
+	t      *testing.T
+	bin    string
+	dir    string
+	broker *messaging.Broker
+	addrs  map[string]string
+	env    []string
+	procs  map[string]*exec.Cmd
+	exited map[string]chan error
+}
+
+func startProcesses(t *testing.T, env ...string) *processes {
+	t.Helper()
+	p := &processes{t: t, bin: binary(t), dir: t.TempDir(), procs: map[string]*exec.Cmd{}, exited: map[string]chan error{}}
+	broker, err := messaging.StartBroker("127.0.0.1:0", p.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.broker = broker
+	p.addrs = map[string]string{"alpha": freeAddr(t), "beta": freeAddr(t), "charlie": freeAddr(t), "overlord": freeAddr(t)}
+	p.env = append(os.Environ(),
+		EnvDataDir+"="+filepath.Join(p.dir, "data"), EnvLogDir+"="+filepath.Join(p.dir, "logs"),
+		EnvNATSURL+"="+broker.URL(),
+		EnvAlphaAddr+"="+p.addrs["alpha"], EnvBetaAddr+"="+p.addrs["beta"],
+		EnvCharlieAddr+"="+p.addrs["charlie"], EnvOverlordAddr+"="+p.addrs["overlord"])
+	p.env = append(p.env, env...)
+	t.Cleanup(p.stopAll)
+	return p
+}
+
+func (p *processes) url(name string) string { return "http://" + p.addrs[name] }
+
+// start runs one service process and waits until it is healthy.
+func (p *processes) start(name string, env ...string) {
+	p.t.Helper()
+	cmd := exec.Command(p.bin, name)
+	cmd.Env = append(append([]string{}, p.env...), env...)
+	log, err := os.Create(filepath.Join(p.dir, name+".out"))
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		p.t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait(); log.Close() }()
+	p.procs[name], p.exited[name] = cmd, exited
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		res, err := http.Get(p.url(name) + "/healthz")
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == 200 {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			p.t.Fatalf("%s not healthy within 20s: %v", name, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// kill9 kills a service process the hard way and waits for it to be gone.
+func (p *processes) kill9(name string) {
+	p.t.Helper()
+	_ = p.procs[name].Process.Signal(syscall.SIGKILL)
+	p.waitExit(name)
+}
+
+// waitExit waits for a service process to exit and returns how it ended.
+func (p *processes) waitExit(name string) error {
+	p.t.Helper()
+	select {
+	case err := <-p.exited[name]:
+		delete(p.procs, name)
+		return err
+	case <-time.After(20 * time.Second):
+		p.t.Fatalf("%s did not exit within 20s", name)
+		return nil
+	}
+}
+
+func (p *processes) stopAll() {
+	for name, cmd := range p.procs {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-p.exited[name]:
+		case <-time.After(15 * time.Second):
+			_ = cmd.Process.Kill()
+		}
+	}
+	p.broker.Shutdown()
+}
