@@ -5,6 +5,8 @@
 //	eventually alpha|beta|charlie    one service (starts an embedded broker
 //	                                 unless EVENTUALLY_NATS_URL is set)
 //	eventually all                   every service in this one process
+//	eventually overlord --rebuild    rebuild the watcher's store from the stream
+//	eventually logs <request-id>     one request's log lines, in time order
 package main
 
 import (
@@ -33,6 +35,10 @@ commands:
   alpha      run alpha (order processing)
   beta       run beta (order capture)
   charlie    run charlie (charging)
+  overlord   run overlord (the watcher); --rebuild rebuilds its store
+             from the stream, says how long it took, and exits
+  logs       logs [--json] <request-id>: one request's log lines from
+             every service, merged in time order
   all        run every service in this one process
   broker     run the embedded NATS JetStream broker alone
 
@@ -67,6 +73,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return boot(ctx, cfg, rest, stdout)
 	case "broker":
 		return runBroker(ctx, cfg, stdout)
+	case "overlord":
+		return overlordCommand(ctx, cfg, rest, stdout)
+	case "logs":
+		return logsCommand(cfg, rest, stdout)
 	case "all":
 		return runServices(ctx, cfg, serviceNames, stdout)
 	case "help", "-h", "--help":

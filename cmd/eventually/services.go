@@ -13,6 +13,7 @@ import (
 	"eventually/services/alpha"
 	"eventually/services/beta"
 	"eventually/services/charlie"
+	"eventually/services/overlord"
 )
 
 // runner is a built service, ready to run.
@@ -31,10 +32,13 @@ var services = map[string]func(cfg config, base service.Config) (runner, error){
 	"charlie": func(_ config, base service.Config) (runner, error) {
 		return charlie.New(charlie.Config{Config: base})
 	},
+	"overlord": func(_ config, base service.Config) (runner, error) {
+		return overlord.New(overlord.Config{Config: base})
+	},
 }
 
 // serviceNames is the order services start in (and `all` runs).
-var serviceNames = []string{"alpha", "beta", "charlie"}
+var serviceNames = []string{"alpha", "beta", "charlie", "overlord"}
 
 // runServices runs the named services in this process until ctx is done,
 // starting an embedded broker first when no external one is configured.

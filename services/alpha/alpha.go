@@ -55,6 +55,19 @@ type settingsChange struct {
 	DiscountCents   *int64 `json:"discount_cents"`
 }
 
+// Validate says what is wrong with a change.
+func (c settingsChange) Validate() error {
+	if c == (settingsChange{}) {
+		return fmt.Errorf("%w: give at least one of fee_enabled, discount_enabled, fee_cents, discount_cents", server.ErrInvalid)
+	}
+	for field, v := range map[string]*int64{"fee_cents": c.FeeCents, "discount_cents": c.DiscountCents} {
+		if v != nil && *v < 0 {
+			return fmt.Errorf("%w: %s must not be negative", server.ErrInvalid, field)
+		}
+	}
+	return nil
+}
+
 // UpdateSettings applies a change, bumps the version and (stage ≥ 1)
 // publishes the whole settings.
 func (a *Alpha) UpdateSettings(ctx context.Context, change settingsChange) (events.Settings, error) {

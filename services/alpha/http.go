@@ -45,13 +45,8 @@ func (a *Alpha) putSettings(c echo.Context) error {
 	if err := server.BindJSON(c, &change); err != nil {
 		return err
 	}
-	if change == (settingsChange{}) {
-		return fmt.Errorf("%w: give at least one of fee_enabled, discount_enabled, fee_cents, discount_cents", server.ErrInvalid)
-	}
-	for field, v := range map[string]*int64{"fee_cents": change.FeeCents, "discount_cents": change.DiscountCents} {
-		if v != nil && *v < 0 {
-			return fmt.Errorf("%w: %s must not be negative", server.ErrInvalid, field)
-		}
+	if err := change.Validate(); err != nil {
+		return err
 	}
 	s, err := a.UpdateSettings(c.Request().Context(), change)
 	if err != nil {

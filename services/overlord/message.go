@@ -1,0 +1,82 @@
+package overlord
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+
+	"eventually/pkg/messaging"
+)
+
+// Message is one message as overlord keeps it: its metadata in columns,
+// its payload as it was sent, and the order and cart it is about.
+type Message struct {
+	// UUID is the message's identity: one row per message, however often
+	// it is delivered. (SQLite's rowid keeps the arrival order.)
+	UUID          string    `gorm:"primaryKey" json:"uuid"`
+	Topic         string    `gorm:"not null" json:"topic"`
+	EventName     string    `gorm:"index" json:"event_name"`
+	EventVersion  string    `json:"event_version"`
+	Producer      string    `json:"producer"`
+	CorrelationID string    `gorm:"index" json:"correlation_id"`
+	CausationID   string    `json:"causation_id"`
+	OccurredAt    time.Time `gorm:"index" json:"occurred_at"`
+	ReceivedAt    time.Time `json:"received_at"`
+	// OrderGUID and CartGUID come from the payload. order.captured names
+	// only the cart; order.approved names both and ties them together.
+	OrderGUID string  `gorm:"index" json:"order_guid,omitempty"`
+	CartGUID  string  `gorm:"index" json:"cart_guid,omitempty"`
+	Payload   Payload `json:"payload"`
+	// Set on messages of the poison topic.
+	Poisoned           bool   `json:"poisoned"`
+	PoisonReason       string `json:"poison_reason,omitempty"`
+	PoisonConsumer     string `json:"poison_consumer,omitempty"`
+	PoisonOriginalUUID string `json:"poison_original_uuid,omitempty"`
+}
+
+// Payload is a message body as it was sent. It is shown as JSON when it is
+// JSON, else as a string: a poisoned message may be anything.
+type Payload string
+
+// MarshalJSON implements json.Marshaler.
+func (p Payload) MarshalJSON() ([]byte, error) {
+	if json.Valid([]byte(p)) {
+		return []byte(p), nil
+	}
+	return json.Marshal(string(p))
+}
+
+// record turns a message of topic, received at receivedAt, into a row.
+func record(msg *message.Message, topic string, receivedAt time.Time) Message {
+	md := msg.Metadata
+	row := Message{
+		UUID: msg.UUID, Topic: topic, ReceivedAt: receivedAt.UTC(),
+		EventName:     md.Get(messaging.EventNameKey),
+		EventVersion:  md.Get(messaging.EventVersionKey),
+		Producer:      md.Get(messaging.ProducerKey),
+		CorrelationID: md.Get(messaging.CorrelationIDKey),
+		CausationID:   md.Get(messaging.CausationIDKey),
+		Payload:       Payload(msg.Payload),
+	}
+	// A message without a readable occurred_at (a foreign one) is placed
+	// at its arrival, so it still sorts among the others.
+	row.OccurredAt = row.ReceivedAt
+	if t, err := time.Parse(time.RFC3339Nano, md.Get(messaging.OccurredAtKey)); err == nil {
+		row.OccurredAt = t.UTC()
+	}
+	var about struct {
+		OrderGUID string `json:"order_guid"`
+		CartGUID  string `json:"cart_guid"`
+	}
+	if json.Unmarshal(msg.Payload, &about) == nil {
+		row.OrderGUID, row.CartGUID = about.OrderGUID, about.CartGUID
+	}
+	if topic == messaging.PoisonTopic {
+		row.Poisoned = true
+		row.PoisonReason = md.Get(messaging.PoisonReasonKey)
+		row.PoisonConsumer = md.Get(messaging.PoisonConsumerKey)
+		row.PoisonOriginalUUID = md.Get(messaging.PoisonOriginalUUIDKey)
+	}
+	return row
+}

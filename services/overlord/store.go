@@ -1,0 +1,129 @@
+package overlord
+
+import (
+	"fmt"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"eventually/pkg/events"
+)
+
+// insert stores rows, skipping any message already stored: a redelivery,
+// or one both the replay and a durable consumer saw.
+func insert(db *gorm.DB, rows []Message) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	err := db.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "uuid"}}, DoNothing: true}).Create(&rows).Error
+	if err != nil {
+		return fmt.Errorf("store %d messages: %w", len(rows), err)
+	}
+	return nil
+}
+
+// filter selects messages; empty fields select all.
+type filter struct {
+	RequestID string
+	EventName string
+	Poisoned  bool
+	Limit     int
+}
+
+// latest returns the newest messages first.
+func latest(db *gorm.DB, f filter) ([]Message, error) {
+	q := db.Order("occurred_at DESC, rowid DESC").Limit(f.Limit)
+	if f.RequestID != "" {
+		q = q.Where("correlation_id = ?", f.RequestID)
+	}
+	if f.EventName != "" {
+		q = q.Where("event_name = ?", f.EventName)
+	}
+	if f.Poisoned {
+		q = q.Where("poisoned")
+	}
+	msgs := []Message{}
+	if err := q.Find(&msgs).Error; err != nil {
+		return nil, fmt.Errorf("list messages: %w", err)
+	}
+	return msgs, nil
+}
+
+// ofRequest returns every message carrying a request ID.
+func ofRequest(db *gorm.DB, requestID string) ([]Message, error) {
+	msgs := []Message{}
+	if err := db.Where("correlation_id = ?", requestID).Order("occurred_at, rowid").Find(&msgs).Error; err != nil {
+		return nil, fmt.Errorf("messages of request %s: %w", requestID, err)
+	}
+	return msgs, nil
+}
+
+// ofOrder returns every message about one order, given its order guid or
+// its cart guid, whichever requests caused them.
+//
+// order.captured names only the cart, and a cart is submitted again after
+// it reopens; the capture of an order is the cart's latest capture before
+// the order's first message. That holds because beta locks the cart while
+// an order is in flight. Given a cart guid, it is the cart's messages and
+// every message of its orders (order.charged names only the order).
+func ofOrder(db *gorm.DB, guid string) ([]Message, error) {
+	msgs := []Message{}
+	if err := db.Where("order_guid = ?", guid).Order("occurred_at, rowid").Find(&msgs).Error; err != nil {
+		return nil, fmt.Errorf("messages of order %s: %w", guid, err)
+	}
+	if len(msgs) == 0 {
+		ordersOfCart := db.Model(&Message{}).Select("order_guid").Where("cart_guid = ? AND order_guid != ''", guid)
+		err := db.Where("cart_guid = ? OR order_guid IN (?)", guid, ordersOfCart).Order("occurred_at, rowid").Find(&msgs).Error
+		if err != nil {
+			return nil, fmt.Errorf("messages of cart %s: %w", guid, err)
+		}
+		return msgs, nil
+	}
+	var capture Message
+	err := db.Where("cart_guid = ? AND order_guid = '' AND event_name = ? AND NOT poisoned AND occurred_at <= ?",
+		cartOf(msgs), events.NameOrderCaptured, msgs[0].OccurredAt).
+		Order("occurred_at DESC, rowid DESC").Limit(1).Find(&capture).Error
+	if err != nil {
+		return nil, fmt.Errorf("capture of order %s: %w", guid, err)
+	}
+	if capture.UUID != "" {
+		msgs = append([]Message{capture}, msgs...)
+	}
+	return msgs, nil
+}
+
+func cartOf(msgs []Message) string {
+	for _, m := range msgs {
+		if m.CartGUID != "" {
+			return m.CartGUID
+		}
+	}
+	return ""
+}
+
+// orderSummary is one order on the transitions page.
+type orderSummary struct {
+	OrderGUID  string
+	CartGUID   string
+	Messages   int
+	RequestIDs string // comma-separated
+	Last       Message
+}
+
+// recentOrders summarises the orders with the latest activity.
+func recentOrders(db *gorm.DB, limit int) ([]orderSummary, error) {
+	var out []orderSummary
+	err := db.Model(&Message{}).
+		Select("order_guid, MAX(cart_guid) AS cart_guid, COUNT(*) AS messages, GROUP_CONCAT(DISTINCT correlation_id) AS request_ids").
+		Where("order_guid != ''").Group("order_guid").Order("MAX(rowid) DESC").Limit(limit).Scan(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("recent orders: %w", err)
+	}
+	for i := range out {
+		err := db.Where("order_guid = ?", out[i].OrderGUID).Order("occurred_at DESC, rowid DESC").Limit(1).Find(&out[i].Last).Error
+		if err != nil {
+			return nil, fmt.Errorf("last message of order %s: %w", out[i].OrderGUID, err)
+		}
+	}
+	return out, nil
+}
