@@ -138,6 +138,9 @@ func (b *Bus) Run(ctx context.Context) error {
 // healthy only then, so "all healthy" means nothing is missed.
 func (b *Bus) Ready() bool { return b.ready.Load() }
 
+// Running is closed when the router's handlers are running.
+func (b *Bus) Running() chan struct{} { return b.router.Running() }
+
 func (b *Bus) connectConsumers(ctx context.Context) error {
 	js, err := b.pubConn.JetStream()
 	if err != nil {
