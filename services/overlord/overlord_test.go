@@ -1,8 +1,10 @@
 package overlord_test
 
 import (
+	"bytes"
 	"context"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/nats-io/nats.go"
@@ -10,6 +12,7 @@ import (
 	st "eventually/internal/systemtest"
 	"eventually/pkg/messaging"
 	"eventually/services/overlord"
+	"eventually/web"
 )
 
 var lifecycle = []string{"order.captured", "order.approved", "order.charged", "order.finalized"}
@@ -167,5 +170,9 @@ func TestErrorsAndPages(t *testing.T) {
 	}
 	for _, path := range []string{"/", "/?request_id=x&event_name=order.captured", "/transitions", "/requests/nobody", "/orders/order-nope"} {
 		st.Must(t, st.Call(t, "GET", base+path, nil), 200)
+	}
+	dashboard := st.Must(t, st.Call(t, "GET", base+"/eventually.html", nil), 200)
+	if !bytes.Equal(dashboard.Body, web.Dashboard) || !strings.HasPrefix(dashboard.Header.Get("Content-Type"), "text/html") {
+		t.Fatalf("/eventually.html is not the dashboard (%s)", dashboard.Header.Get("Content-Type"))
 	}
 }

@@ -48,7 +48,7 @@ func Rebuild(ctx context.Context, dataDir, brokerURL string) (Rebuilt, error) {
 	defer sqlite.Close(db)
 	// Dropped before the replay starts, so nothing a durable consumer
 	// stores while the replay runs is lost.
-	if err := db.WithContext(ctx).Where("1 = 1").Delete(&Message{}).Error; err != nil {
+	if err := db.WithContext(ctx).Session(&gorm.Session{AllowGlobalUpdate: true}).Delete(&Message{}).Error; err != nil {
 		return Rebuilt{}, fmt.Errorf("rebuild: drop the store: %w", err)
 	}
 	// Secondary indexes are built once at the end, not row by row: the
@@ -63,8 +63,9 @@ func Rebuild(ctx context.Context, dataDir, brokerURL string) (Rebuilt, error) {
 	if err == nil {
 		err = w.flush()
 	}
-	if err == nil {
-		err = db.AutoMigrate(&Message{})
+	// The indexes come back however the replay ended.
+	if merr := db.AutoMigrate(&Message{}); err == nil {
+		err = merr
 	}
 	if err != nil {
 		return Rebuilt{}, fmt.Errorf("rebuild after %d messages: %w", n, err)

@@ -1,0 +1,313 @@
+package main
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/compose-spec/compose-go/v2/loader"
+	"github.com/compose-spec/compose-go/v2/types"
+
+	"eventually/pkg/logging"
+	"eventually/pkg/server"
+	"eventually/pkg/stage"
+)
+
+// brokerService is the standalone NATS JetStream server in docker-compose.yml.
+const brokerService = "nats"
+
+// knownEnv is every configuration name the binary reads.
+var knownEnv = []string{
+	EnvStage, EnvDataDir, EnvLogDir, EnvNATSURL, EnvNATSAddr,
+	EnvAlphaAddr, EnvBetaAddr, EnvCharlieAddr, EnvOverlordAddr, EnvAutoApprove,
+}
+
+// loadCompose loads docker-compose.yml with the compose-spec loader, as
+// `docker compose` does, with no variables set in the environment.
+func loadCompose(t *testing.T) *types.Project {
+	t.Helper()
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	project, err := loader.LoadWithContext(context.Background(), types.ConfigDetails{
+		WorkingDir:  root,
+		ConfigFiles: []types.ConfigFile{{Filename: filepath.Join(root, "docker-compose.yml")}},
+		Environment: types.Mapping{},
+	})
+	if err != nil {
+		t.Fatalf("load docker-compose.yml: %v", err)
+	}
+	return project
+}
+
+// TestComposeMatchesCode checks docker-compose.yml against the code's own
+// defaults and configuration names, so the two cannot drift apart.
+func TestComposeMatchesCode(t *testing.T) {
+	project := loadCompose(t)
+	defaults, err := loadConfig(func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	want := []string{brokerService}
+	for name := range defaults.Addrs {
+		want = append(want, name)
+	}
+	slices.Sort(want)
+	got := project.ServiceNames()
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Fatalf("docker-compose.yml services = %v, want the broker and every service of the code: %v", got, want)
+	}
+
+	brokerURL := checkBroker(t, project.Services[brokerService], project)
+	dataVolumes := map[string]string{} // volume -> service
+	for name, defaultAddr := range defaults.Addrs {
+		t.Run(name, func(t *testing.T) {
+			svc := project.Services[name]
+			checkService(t, svc, project.WorkingDir)
+			cfg := checkEnvironment(t, svc, brokerURL)
+			checkAddr(t, svc, cfg.Addrs[name], defaultAddr)
+			checkHealthcheck(t, svc, defaultAddr)
+			vol := checkMounts(t, svc, cfg)
+			if other, ok := dataVolumes[vol]; ok {
+				t.Errorf("%s and %s share the data volume %q; each service owns its database", name, other, vol)
+			}
+			dataVolumes[vol] = name
+		})
+	}
+}
+
+// checkBroker checks the NATS service and returns the URL services must use.
+func checkBroker(t *testing.T, nats types.ServiceConfig, project *types.Project) string {
+	t.Helper()
+	if !strings.HasPrefix(nats.Image, "nats:") {
+		t.Errorf("broker image %q: want the official nats image", nats.Image)
+	}
+	args := []string(nats.Command)
+	if !slices.Contains(args, "-js") {
+		t.Errorf("broker command %q: JetStream is off (want -js)", args)
+	}
+	store := flagValue(args, "-sd")
+	if m := mountOf(nats, store); store == "" || m == nil || m.Type != types.VolumeTypeVolume {
+		t.Errorf("broker store dir %q (-sd) is not on a named volume", store)
+	} else if _, ok := project.Volumes[m.Source]; !ok {
+		t.Errorf("broker volume %q is not declared under volumes:", m.Source)
+	}
+	monitor := flagValue(args, "-m")
+	if monitor == "" {
+		t.Errorf("broker command %q: no monitoring port (-m) for the health check", args)
+	}
+	hc := healthURL(t, nats)
+	if hc != nil && hc.Port() != monitor {
+		t.Errorf("broker health check asks port %s, monitoring is on %s", hc.Port(), monitor)
+	}
+	// Clients connect to the port the code's default broker address uses,
+	// published on the same host address.
+	host, port := splitAddr(t, DefaultNATSAddr)
+	if p := flagValue(args, "-p"); p != "" && p != port {
+		t.Errorf("broker listens on %s, the code's default is %s", p, port)
+	}
+	checkPublished(t, nats, host, port)
+	return "nats://" + brokerService + ":" + port
+}
+
+// checkService checks how a service is built and started.
+func checkService(t *testing.T, svc types.ServiceConfig, root string) {
+	t.Helper()
+	if svc.Build == nil || svc.Build.Context != root || filepath.Base(svc.Build.Dockerfile) != "Dockerfile" {
+		t.Errorf("build = %+v, want the one Dockerfile at the repository root", svc.Build)
+	}
+	if cmd := []string(svc.Command); !slices.Equal(cmd, []string{svc.Name}) {
+		t.Errorf("command = %q, want [%q] (the image's entrypoint is the eventually binary)", cmd, svc.Name)
+	}
+	if _, ok := services[svc.Name]; !ok {
+		t.Errorf("command %q: the binary has no such service", svc.Name)
+	}
+	dep, ok := svc.DependsOn[brokerService]
+	if !ok || dep.Condition != types.ServiceConditionHealthy {
+		t.Errorf("depends_on %s = %+v, want condition %s", brokerService, dep, types.ServiceConditionHealthy)
+	}
+}
+
+// checkEnvironment reads the service's environment with the binary's own
+// loadConfig and checks what it makes of it.
+func checkEnvironment(t *testing.T, svc types.ServiceConfig, brokerURL string) config {
+	t.Helper()
+	env := map[string]string{}
+	for k, v := range svc.Environment {
+		if !slices.Contains(knownEnv, k) {
+			t.Errorf("environment %s: the code reads no such variable (known: %v)", k, knownEnv)
+		}
+		if v != nil {
+			env[k] = *v
+		}
+	}
+	cfg, err := loadConfig(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatalf("environment: %v", err)
+	}
+	if cfg.NATSURL != brokerURL {
+		t.Errorf("%s = %q, want %q (the standalone broker; empty would start an embedded one)", EnvNATSURL, cfg.NATSURL, brokerURL)
+	}
+	if cfg.Stage != stage.Max {
+		t.Errorf("%s defaults to %d, want %d like the binary", EnvStage, cfg.Stage, stage.Max)
+	}
+	return cfg
+}
+
+// checkAddr checks the address the service listens on inside its container
+// and the port published for it.
+func checkAddr(t *testing.T, svc types.ServiceConfig, addr, defaultAddr string) {
+	t.Helper()
+	host, port := splitAddr(t, addr)
+	defaultHost, defaultPort := splitAddr(t, defaultAddr)
+	if host != "0.0.0.0" {
+		t.Errorf("listens on %s: inside a container it must listen on 0.0.0.0 (loopback is unreachable from the published port); set its _ADDR variable", addr)
+	}
+	if port != defaultPort {
+		t.Errorf("listens on port %s, the code's default is %s", port, defaultPort)
+	}
+	checkPublished(t, svc, defaultHost, defaultPort)
+}
+
+// checkPublished checks that exactly port is published, on host's address.
+func checkPublished(t *testing.T, svc types.ServiceConfig, host, port string) {
+	t.Helper()
+	for _, p := range svc.Ports {
+		if strconv.Itoa(int(p.Target)) == port {
+			if p.Published != port || p.HostIP != host {
+				t.Errorf("port %s published as %s:%s, want %s:%s as the code's default", port, p.HostIP, p.Published, host, port)
+			}
+			return
+		}
+	}
+	t.Errorf("%s: port %s is not published (ports: %+v)", svc.Name, port, svc.Ports)
+}
+
+// checkHealthcheck checks that the health check asks the service's own
+// /healthz, and that the code serves /healthz.
+func checkHealthcheck(t *testing.T, svc types.ServiceConfig, defaultAddr string) {
+	t.Helper()
+	u := healthURL(t, svc)
+	if u == nil {
+		return
+	}
+	_, port := splitAddr(t, defaultAddr)
+	if u.Hostname() != "127.0.0.1" || u.Port() != port {
+		t.Errorf("health check asks %s, want the service itself on 127.0.0.1:%s", u.Host, port)
+	}
+	st, _ := stage.New(stage.Max)
+	e := server.New(server.Config{Service: svc.Name, Logger: logging.Discard(), Stage: st, Live: server.NewLive()})
+	rec := httptest.NewRecorder()
+	e.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, u.RequestURI(), nil))
+	if rec.Code != http.StatusOK {
+		t.Errorf("health check asks %s, the service answers it with %d", u.RequestURI(), rec.Code)
+	}
+	if !slices.Contains([]string(svc.HealthCheck.Test), "-f") && !slices.Contains([]string(svc.HealthCheck.Test), "-fsS") {
+		t.Errorf("health check %q does not fail on an HTTP error (curl -f)", svc.HealthCheck.Test)
+	}
+}
+
+// checkMounts checks that the data and log dirs are volumes, and returns
+// the data volume's name.
+func checkMounts(t *testing.T, svc types.ServiceConfig, cfg config) string {
+	t.Helper()
+	data, logs := mountOf(svc, cfg.DataDir), mountOf(svc, cfg.LogDir)
+	if data == nil || data.Type != types.VolumeTypeVolume {
+		t.Errorf("data dir %s is not on a named volume: the database would die with the container", cfg.DataDir)
+		return ""
+	}
+	if logs == nil || logs.Type != types.VolumeTypeVolume {
+		t.Errorf("log dir %s is not on a named volume", cfg.LogDir)
+	}
+	return data.Source
+}
+
+// healthURL is the URL a service's health check asks.
+func healthURL(t *testing.T, svc types.ServiceConfig) *url.URL {
+	t.Helper()
+	hc := svc.HealthCheck
+	if hc == nil || hc.Disable || len(hc.Test) < 2 || hc.Test[0] != "CMD" {
+		t.Errorf("%s: want a health check [CMD ...], got %+v", svc.Name, hc)
+		return nil
+	}
+	for _, arg := range hc.Test[1:] {
+		if strings.HasPrefix(arg, "http://") {
+			u, err := url.Parse(arg)
+			if err != nil {
+				t.Errorf("%s: health check URL %q: %v", svc.Name, arg, err)
+				return nil
+			}
+			return u
+		}
+	}
+	t.Errorf("%s: health check %q asks no http:// URL", svc.Name, hc.Test)
+	return nil
+}
+
+// mountOf is the volume mounted at target, or nil.
+func mountOf(svc types.ServiceConfig, target string) *types.ServiceVolumeConfig {
+	for i, v := range svc.Volumes {
+		if v.Target == target {
+			return &svc.Volumes[i]
+		}
+	}
+	return nil
+}
+
+// flagValue is the argument after flag in args, or "".
+func flagValue(args []string, flag string) string {
+	i := slices.Index(args, flag)
+	if i < 0 || i+1 >= len(args) {
+		return ""
+	}
+	return args[i+1]
+}
+
+func splitAddr(t *testing.T, addr string) (host, port string) {
+	t.Helper()
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		t.Fatalf("address %q: %v", addr, err)
+	}
+	return host, port
+}
+
+// TestDockerfileBuildsTheBinary checks that the one image runs the binary
+// the compose services name by command.
+func TestDockerfileBuildsTheBinary(t *testing.T) {
+	text, err := os.ReadFile(filepath.Join("..", "..", "Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dockerfile := string(text)
+	for _, want := range []string{
+		"CGO_ENABLED=1",             // SQLite through mattn/go-sqlite3
+		"go build",                  // built in the image, not copied in
+		"./cmd/eventually",          // the one binary
+		`ENTRYPOINT ["eventually"]`, // compose's command is the subcommand
+	} {
+		if !strings.Contains(dockerfile, want) {
+			t.Errorf("Dockerfile has no %q", want)
+		}
+	}
+	stages := 0
+	for _, line := range strings.Split(dockerfile, "\n") {
+		if strings.HasPrefix(line, "FROM ") {
+			stages++
+		}
+	}
+	if stages < 2 {
+		t.Errorf("Dockerfile has %d stage(s); want a multi-stage build (builder with cgo, slim final image)", stages)
+	}
+}
