@@ -48,14 +48,12 @@ func boot(ctx context.Context, cfg config, args []string, stdout io.Writer) erro
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	children := make([]*child, 0, len(serviceNames))
-	defer func() { stopAll(children, out) }()
-	for _, name := range serviceNames {
-		c, err := startChild(exe, name, childEnv(cfg, url), out)
-		if err != nil {
-			return err
-		}
-		children = append(children, c)
+	children, err := startServices(exe, cfg, url, out)
+	if err != nil {
+		return err
+	}
+	defer stopAll(children, out)
+	for _, c := range children {
 		go func() {
 			<-c.done
 			cancel() // one child gone: stop the others
@@ -109,6 +107,22 @@ func childEnv(cfg config, natsURL string) []string {
 	return env
 }
 
+// startServices starts every service as a child process of exe on the
+// broker at url. With out nil their output is dropped (their logs still
+// go to the log dir). On error it stops the ones it started.
+func startServices(exe string, cfg config, url string, out *prefixer) ([]*child, error) {
+	children := make([]*child, 0, len(serviceNames))
+	for _, name := range serviceNames {
+		c, err := startChild(exe, name, childEnv(cfg, url), out)
+		if err != nil {
+			stopAll(children, out)
+			return nil, err
+		}
+		children = append(children, c)
+	}
+	return children, nil
+}
+
 type child struct {
 	name     string
 	cmd      *exec.Cmd
@@ -123,6 +137,9 @@ func startChild(exe, name string, env []string, out *prefixer) (*child, error) {
 	// Its own process group, so Ctrl-C reaches boot alone and boot stops
 	// the children in order; and killed with boot if boot dies.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if out == nil {
+		return startQuiet(cmd, name)
+	}
 	stdoutPipe, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
@@ -143,6 +160,20 @@ func startChild(exe, name string, env []string, out *prefixer) (*child, error) {
 	}()
 	go func() {
 		<-copied
+		c.err = cmd.Wait()
+		close(c.done)
+	}()
+	return c, nil
+}
+
+// startQuiet starts a child whose output goes nowhere: no pipe to read,
+// so a load run spends no CPU of its own on the services' log lines.
+func startQuiet(cmd *exec.Cmd, name string) (*child, error) {
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	c := &child{name: name, cmd: cmd, done: make(chan struct{})}
+	go func() {
 		c.err = cmd.Wait()
 		close(c.done)
 	}()
@@ -207,6 +238,9 @@ type prefixer struct {
 }
 
 func (p *prefixer) line(name, text string) {
+	if p == nil {
+		return // output dropped
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, l := range strings.Split(text, "\n") {

@@ -39,6 +39,9 @@ commands:
              from the stream, says how long it took, and exits
   logs       logs [--json] <request-id>: one request's log lines from
              every service, merged in time order
+  load       load [-n 2000] [-c 16] [--rate R] [--json] [--target ...]:
+             drive orders through a system of its own (or a running
+             one), print throughput, latency and the self-check
   all        run every service in this one process
   broker     run the embedded NATS JetStream broker alone
 
@@ -77,6 +80,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return overlordCommand(ctx, cfg, rest, stdout)
 	case "logs":
 		return logsCommand(cfg, rest, stdout)
+	case "load":
+		return loadCommand(ctx, cfg, rest, stdout)
 	case "all":
 		return runServices(ctx, cfg, serviceNames, stdout)
 	case "help", "-h", "--help":

@@ -98,7 +98,12 @@ func New(cfg Config) (*Bus, error) {
 		nc.Close()
 		return nil, fmt.Errorf("messaging publisher: %w", err)
 	}
-	b.relay = newRelay(cfg.DB, pub, cfg.Logger.With("component", "outbox"))
+	batches, err := newBatchPublisher(nc)
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("messaging publisher: %w", err)
+	}
+	b.relay = newRelay(cfg.DB, batches, cfg.Logger.With("component", "outbox"))
 	if cfg.CrashBeforePublish {
 		b.relay.beforePublish = func([]OutboxMessage) {
 			cfg.Logger.Warn("crashing before publish (EVENTUALLY_CRASH_BEFORE_PUBLISH)")

@@ -53,8 +53,10 @@ func (outboxPublisher) Close() error { return nil }
 // broker is down; at-least-once, with the broker dropping a republished
 // event ID (TrackMsgId) and consumers' inboxes dropping the rest.
 type relay struct {
-	db        *gorm.DB
-	publisher message.Publisher
+	db *gorm.DB
+	// publish sends msgs[i] to topics[i] and says how many, from the
+	// first, the broker stored (batchPublisher.publish).
+	publish   func(topics []string, msgs []*message.Message) (int, error)
 	logger    *slog.Logger
 	wake      chan struct{}
 	batchSize int
@@ -63,8 +65,12 @@ type relay struct {
 	beforePublish func([]OutboxMessage)
 }
 
-func newRelay(db *gorm.DB, pub message.Publisher, logger *slog.Logger) *relay {
-	return &relay{db: db, publisher: pub, logger: logger, wake: make(chan struct{}, 1), batchSize: 256}
+// relayBatchSize is how many outbox messages the relay reads and
+// publishes at once.
+const relayBatchSize = 256
+
+func newRelay(db *gorm.DB, pub *batchPublisher, logger *slog.Logger) *relay {
+	return &relay{db: db, publish: pub.publish, logger: logger, wake: make(chan struct{}, 1), batchSize: relayBatchSize}
 }
 
 // Wake tells the relay there is something to publish. It never blocks.
@@ -124,27 +130,33 @@ func (r *relay) relayBatch() (int, error) {
 	if r.beforePublish != nil {
 		r.beforePublish(batch)
 	}
-	ids := make([]uint64, 0, len(batch))
-	for _, row := range batch {
-		msg := message.NewMessage(row.UUID, row.Payload)
-		if err := json.Unmarshal([]byte(row.Metadata), &msg.Metadata); err != nil {
+	topics := make([]string, len(batch))
+	msgs := make([]*message.Message, len(batch))
+	for i, row := range batch {
+		topics[i], msgs[i] = row.Topic, message.NewMessage(row.UUID, row.Payload)
+		if err := json.Unmarshal([]byte(row.Metadata), &msgs[i].Metadata); err != nil {
 			return 0, fmt.Errorf("outbox message %s: metadata: %w", row.UUID, err)
 		}
-		if err := r.publisher.Publish(row.Topic, msg); err != nil {
-			r.markPublished(ids) // keep the progress made so far
-			return 0, fmt.Errorf("publish %s %s: %w", row.Topic, row.UUID, err)
-		}
-		ids = append(ids, row.ID)
 	}
-	if err := r.markPublished(ids); err != nil {
+	stored, err := r.publish(topics, msgs)
+	// Only what the broker stored counts, and only in order: the rest of
+	// the batch is read and sent again.
+	if markErr := r.markPublished(batch[:stored]); markErr != nil && err == nil {
+		err = markErr
+	}
+	if err != nil {
 		return 0, err
 	}
 	return len(batch), nil
 }
 
-func (r *relay) markPublished(ids []uint64) error {
-	if len(ids) == 0 {
+func (r *relay) markPublished(rows []OutboxMessage) error {
+	if len(rows) == 0 {
 		return nil
+	}
+	ids := make([]uint64, len(rows))
+	for i, row := range rows {
+		ids[i] = row.ID
 	}
 	err := r.db.Model(&OutboxMessage{}).Where("id IN ?", ids).Update("published_at", time.Now().UTC()).Error
 	if err != nil {

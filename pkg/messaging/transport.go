@@ -129,6 +129,9 @@ func newSubscriber(nc *nats.Conn, stream, durable string, logger watermill.Logge
 		CloseTimeout:      5 * time.Second,
 		NakDelay:          wmnats.NewStaticDelay(nakDelay),
 		JetStream: wmnats.JetStreamConfig{
+			// An ack that goes missing means a redelivery, which the inbox
+			// turns into nothing: no need to wait a round trip per message.
+			AckAsync:         true,
 			DurablePrefix:    durable,
 			SubscribeOptions: []nats.SubOpt{nats.Bind(stream, durable), nats.ManualAck()},
 		},

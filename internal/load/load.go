@@ -1,0 +1,256 @@
+// Package load drives orders through a running system and measures it:
+// throughput, latency, settings propagation, the raw transport's ceiling
+// on the same broker, and overlord's rebuild; and it checks that nothing
+// was lost or done twice. `eventually load` starts the processes and
+// calls Run.
+package load
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+
+	"eventually/pkg/messaging"
+	"eventually/services/overlord"
+)
+
+// Targets are the base URLs of a running system.
+type Targets struct {
+	Alpha, Beta, Charlie string // http://host:port
+	Broker               string // nats://host:port
+}
+
+// Options shape a run.
+type Options struct {
+	Orders    int     // default 2,000
+	Customers int     // concurrent customers, each with its own cart; default 16
+	Rate      float64 // orders per second to offer; 0: as fast as the system takes them
+	Changes   int     // settings changes timed; default 200, negative: none
+	// Timeout is how long a customer waits for its order's order.finalized
+	// before the order counts as lost.
+	Timeout time.Duration
+	// Rebuild times overlord's rebuild of the run's messages (in a temp dir).
+	Rebuild bool
+	// Progress gets a progress bar while orders run; nil for none.
+	Progress io.Writer
+	// Processes are the services' process IDs, when they run apart from
+	// this one: their CPU time counts in the CPU per order.
+	Processes []int
+}
+
+func (o *Options) defaults() {
+	if o.Orders <= 0 {
+		o.Orders = 2000
+	}
+	if o.Customers <= 0 {
+		o.Customers = 16
+	}
+	o.Customers = min(o.Customers, o.Orders)
+	if o.Changes == 0 {
+		o.Changes = 200
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 30 * time.Second
+	}
+}
+
+// ceilingPublishers is one publisher per service, as in the system.
+const ceilingPublishers = 4
+
+// Run drives a run against svc. Its error is for a run that could not be
+// made; a run that lost or duplicated anything returns a report whose
+// Problems say what.
+func Run(ctx context.Context, svc Targets, opts Options) (Report, error) {
+	opts.defaults()
+	c := newClient(opts.Customers)
+	r := Report{Orders: opts.Orders, Customers: opts.Customers, Rate: opts.Rate}
+
+	on := map[string]bool{"enabled": true}
+	if err := c.call(ctx, http.MethodPut, svc.Alpha+"/api/auto-approve", "load-auto-approve", on, nil); err != nil {
+		return r, fmt.Errorf("turn auto-approve on: %w", err)
+	}
+	if opts.Changes > 0 {
+		took, err := propagation(ctx, c, svc, opts.Changes, time.Millisecond)
+		if err != nil {
+			return r, err
+		}
+		r.Propagation = percentiles(took)
+	}
+
+	obs, w, err := runOrders(ctx, c, svc, opts, &r)
+	if err != nil {
+		return r, err
+	}
+	r.Problems = append(r.Problems, Check(obs)...)
+
+	if err := measureCeiling(ctx, svc.Broker, w, &r); err != nil {
+		return r, err
+	}
+	if opts.Rebuild {
+		if err := measureRebuild(ctx, svc.Broker, &r); err != nil {
+			return r, err
+		}
+	}
+	return r, nil
+}
+
+// runOrders is the order phase: customers submit, the watcher sees them
+// finalized; then it gathers what the services hold for the check.
+func runOrders(ctx context.Context, c *client, svc Targets, opts Options, r *Report) (Observed, *watcher, error) {
+	customers := make([]*customer, opts.Customers)
+	carts := make([]string, opts.Customers)
+	for i := range customers {
+		cart, err := newCart(ctx, c, svc.Beta)
+		if err != nil {
+			return Observed{}, nil, err
+		}
+		customers[i], carts[i] = &customer{cart: cart}, cart
+	}
+	var before Ledger
+	if err := c.call(ctx, http.MethodGet, svc.Charlie+"/api/ledger", "", nil, &before); err != nil {
+		return Observed{}, nil, fmt.Errorf("ledger before the run: %w", err)
+	}
+	w := newWatcher(carts)
+	stopWatching, err := w.start(ctx, svc.Broker)
+	if err != nil {
+		return Observed{}, nil, err
+	}
+	defer stopWatching()
+
+	paceCtx, stopPace := context.WithCancel(ctx)
+	defer stopPace()
+	run := &orders{svc: svc, client: c, watch: w, total: opts.Orders, pace: pacer(paceCtx, opts.Rate),
+		timeout: opts.Timeout, product: "load widget", priceCts: 1000}
+	cpuBefore, err := cpuTime(opts.Processes)
+	if err != nil {
+		return Observed{}, nil, err
+	}
+	bar := startProgress(opts.Progress, opts.Orders, &w.finalizedN)
+	var wg sync.WaitGroup
+	for _, cu := range customers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			run.drive(ctx, cu)
+		}()
+	}
+	wg.Wait()
+	bar.end()
+	stopPace()
+	cpuAfter, err := cpuTime(opts.Processes)
+	if err != nil {
+		return Observed{}, nil, err
+	}
+	r.CPUPerOrderMs = ms(cpuAfter-cpuBefore) / float64(max(opts.Orders, 1))
+
+	obs := Observed{Accepted: map[string]int{}, LedgerBefore: before}
+	var latency []time.Duration
+	var failures []error
+	for _, cu := range customers {
+		obs.Accepted[cu.cart] = cu.accepted
+		latency = append(latency, cu.latency...)
+		r.Retries += cu.retries
+		if cu.err != nil {
+			failures = append(failures, cu.err)
+		}
+	}
+	if ctx.Err() != nil {
+		return obs, w, ctx.Err()
+	}
+	for _, err := range failures {
+		r.Problems = append(r.Problems, err.Error())
+	}
+	r.Latency = percentiles(latency)
+	w.mu.Lock()
+	elapsed := w.lastSeen.Sub(run.firstAt)
+	w.mu.Unlock()
+	r.Seconds = elapsed.Seconds()
+	r.OrdersPerSec = perSecond(int(w.finalizedN.Load()), elapsed)
+	r.Messages = int(w.messages.Load())
+	r.MessagesPerSec = perSecond(r.Messages, elapsed)
+	obs.Finalized = w.finalizedOrders()
+	return obs, w, gather(ctx, c, svc, carts, &obs)
+}
+
+// gather reads alpha's orders of the run's carts and charlie's ledger.
+func gather(ctx context.Context, c *client, svc Targets, carts []string, obs *Observed) error {
+	accepted := 0
+	for _, n := range obs.Accepted {
+		accepted += n
+	}
+	// Newest first: the run's orders are the newest, and some room above
+	// them shows duplicates. 10,000 is the most alpha lists at once.
+	limit := min(accepted+100, 10000)
+	var all []Order
+	if err := c.call(ctx, http.MethodGet, fmt.Sprintf("%s/api/orders?limit=%d", svc.Alpha, limit), "", nil, &all); err != nil {
+		return fmt.Errorf("alpha's orders: %w", err)
+	}
+	ours := make(map[string]bool, len(carts))
+	for _, cart := range carts {
+		ours[cart] = true
+	}
+	for _, o := range all {
+		if ours[o.CartGUID] {
+			obs.Orders = append(obs.Orders, o)
+		}
+	}
+	obs.OrdersComplete = len(all) < limit
+	if err := c.call(ctx, http.MethodGet, svc.Charlie+"/api/ledger", "", nil, &obs.LedgerAfter); err != nil {
+		return fmt.Errorf("ledger after the run: %w", err)
+	}
+	return nil
+}
+
+// measureCeiling moves as many messages as the run published, of the
+// run's mean payload size and with a real message's metadata, through raw
+// Watermill on the same broker.
+func measureCeiling(ctx context.Context, broker string, w *watcher, r *Report) error {
+	w.mu.Lock()
+	sample := w.sample
+	w.mu.Unlock()
+	if sample == nil {
+		return errors.New("raw transport: the run published no order.finalized to copy")
+	}
+	size := w.averagePayload()
+	msg := message.NewMessage("", make([]byte, size))
+	for i := range msg.Payload {
+		msg.Payload[i] = 'x'
+	}
+	for k, v := range sample.Metadata {
+		msg.Metadata.Set(k, v)
+	}
+	n := max(r.Messages, 1000)
+	ceiling, err := messaging.MeasureCeiling(ctx, broker, msg, n, ceilingPublishers)
+	if err != nil {
+		return err
+	}
+	r.Transport.Messages, r.Transport.PayloadBytes, r.Transport.Publishers = n, size, ceilingPublishers
+	r.Transport.PerSec = ceiling.PerSecond()
+	if r.Transport.PerSec > 0 {
+		r.Transport.Ratio = r.MessagesPerSec / r.Transport.PerSec
+	}
+	return nil
+}
+
+// measureRebuild rebuilds overlord's store from the stream in a temp dir,
+// as `eventually overlord --rebuild` does, leaving the running overlord alone.
+func measureRebuild(ctx context.Context, broker string, r *Report) error {
+	dir, err := os.MkdirTemp("", "eventually-rebuild-")
+	if err != nil {
+		return fmt.Errorf("rebuild: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	rebuilt, err := overlord.Rebuild(ctx, dir, broker)
+	if err != nil {
+		return err
+	}
+	r.Rebuild.Messages, r.Rebuild.Seconds, r.Rebuild.PerSec = rebuilt.Messages, rebuilt.Took.Seconds(), rebuilt.PerSecond()
+	return nil
+}

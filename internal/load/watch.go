@@ -1,0 +1,100 @@
+package load
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+
+	"eventually/pkg/events"
+	"eventually/pkg/messaging"
+)
+
+// finalized is one order.finalized as the watcher saw it.
+type finalized struct {
+	OrderGUID string
+	At        time.Time
+}
+
+// watcher follows the stream from outside the services: it counts every
+// message the run causes, and tells each customer when the order of its
+// cart is finalized. Watching the broker costs the services nothing,
+// where polling their HTTP APIs would compete with the orders for their
+// one SQLite connection.
+type watcher struct {
+	carts map[string]chan finalized // cart guid -> its customer; fixed before start
+
+	messages    atomic.Int64
+	payloadSize atomic.Int64
+	finalizedN  atomic.Int64
+
+	mu       sync.Mutex
+	orders   map[string]int // order guid -> order.finalized messages seen
+	sample   *message.Message
+	lastSeen time.Time
+}
+
+func newWatcher(carts []string) *watcher {
+	w := &watcher{carts: make(map[string]chan finalized, len(carts)), orders: map[string]int{}}
+	for _, c := range carts {
+		w.carts[c] = make(chan finalized, 4)
+	}
+	return w
+}
+
+// start subscribes; messages published after it returns are all seen.
+func (w *watcher) start(ctx context.Context, brokerURL string) (stop func(), err error) {
+	return messaging.Tail(ctx, brokerURL, messaging.Topics(), w.see)
+}
+
+func (w *watcher) see(m messaging.Replayed) {
+	now := time.Now()
+	w.messages.Add(1)
+	w.payloadSize.Add(int64(len(m.Payload)))
+	if m.Topic != events.NameOrderFinalized {
+		return
+	}
+	var ev events.OrderFinalized
+	if err := json.Unmarshal(m.Payload, &ev); err != nil {
+		return // the services would poison it; the check will miss the order
+	}
+	ch, ours := w.carts[ev.CartGUID]
+	if !ours {
+		return
+	}
+	w.mu.Lock()
+	w.orders[ev.OrderGUID]++
+	if w.sample == nil {
+		w.sample = m.Message.Copy()
+	}
+	w.lastSeen = now
+	w.mu.Unlock()
+	w.finalizedN.Add(1)
+	select {
+	case ch <- finalized{OrderGUID: ev.OrderGUID, At: now}:
+	default: // a duplicate nobody waits for; the check reports it
+	}
+}
+
+// finalizedOrders is how often each order was finalized.
+func (w *watcher) finalizedOrders() map[string]int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make(map[string]int, len(w.orders))
+	for k, v := range w.orders {
+		out[k] = v
+	}
+	return out
+}
+
+// averagePayload is the mean payload size of the messages seen.
+func (w *watcher) averagePayload() int {
+	n := w.messages.Load()
+	if n == 0 {
+		return 0
+	}
+	return int(w.payloadSize.Load() / n)
+}

@@ -1,0 +1,146 @@
+package messaging
+
+import (
+	"context"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	"eventually/pkg/events"
+	"eventually/pkg/logging"
+	"eventually/pkg/sqlite"
+	"eventually/pkg/stage"
+)
+
+// benchBus is a bus on an embedded broker and a SQLite database, both in
+// a temp dir, as a service has them.
+func benchBus(b *testing.B) (*Bus, *gorm.DB) {
+	b.Helper()
+	dir := b.TempDir()
+	broker, err := StartBroker("127.0.0.1:0", dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(broker.Shutdown)
+	db, err := sqlite.Open(filepath.Join(dir, "bench.db"), Models()...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	st, err := stage.New(5)
+	if err != nil {
+		b.Fatal(err)
+	}
+	bus, err := New(Config{Service: "bench", BrokerURL: broker.URL(), DB: db, Logger: logging.Discard(), Stage: st})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return bus, db
+}
+
+// run runs the bus until the benchmark ends.
+func run(b *testing.B, bus *Bus) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := bus.Run(ctx); err != nil {
+			b.Error(err)
+		}
+	}()
+	b.Cleanup(func() {
+		cancel()
+		<-done
+	})
+}
+
+func finalizedEvent() *events.OrderFinalized {
+	return &events.OrderFinalized{OrderGUID: "order-" + uuid.NewString()[:8], CartGUID: "cart-bench"}
+}
+
+func publishOne(b *testing.B, bus *Bus) {
+	err := bus.Transaction(context.Background(), func(tx *Tx) error { return tx.Publish(context.Background(), finalizedEvent()) })
+	if err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkOutboxWriteAndRelay commits b.N transactions of one event each
+// and waits until the relay has published them all: the producer's cost
+// per event, outbox to broker.
+func BenchmarkOutboxWriteAndRelay(b *testing.B) {
+	bus, db := benchBus(b)
+	run(b, bus)
+	b.ResetTimer()
+	for range b.N {
+		publishOne(b, bus)
+	}
+	for {
+		var pending int64
+		if err := db.Model(&OutboxMessage{}).Where("published_at IS NULL").Count(&pending).Error; err != nil {
+			b.Fatal(err)
+		}
+		if pending == 0 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// BenchmarkInboxCheck records a new message ID in the inbox in its own
+// transaction, as every handled message does.
+func BenchmarkInboxCheck(b *testing.B) {
+	_, db := benchBus(b)
+	b.ResetTimer()
+	for b.Loop() {
+		err := db.Transaction(func(tx *gorm.DB) error {
+			first, err := firstDelivery(tx, "bench on order.finalized", uuid.NewString())
+			if err == nil && !first {
+				b.Fatal("a new message ID was seen as a duplicate")
+			}
+			return err
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkHop is one full hop, one message at a time: commit with the
+// event in the outbox, relay to the broker, deliver to a durable consumer,
+// handle in a transaction with the inbox, ack. ns/op is the hop's latency.
+func BenchmarkHop(b *testing.B) {
+	benchHops(b, 1)
+}
+
+// BenchmarkHopThroughput is the same hop with 64 events in flight at once:
+// ns/op is the hop's cost when the relay and the consumer can batch.
+func BenchmarkHopThroughput(b *testing.B) {
+	benchHops(b, 64)
+}
+
+func benchHops(b *testing.B, inFlight int) {
+	bus, _ := benchBus(b)
+	var handled atomic.Int64
+	Handle(bus, func(ctx context.Context, tx *Tx, ev *events.OrderFinalized) error {
+		handled.Add(1)
+		return nil
+	})
+	run(b, bus)
+	for !bus.Ready() {
+		time.Sleep(time.Millisecond)
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		publishOne(b, bus)
+		for int(handled.Load()) <= i-inFlight {
+			time.Sleep(50 * time.Microsecond)
+		}
+	}
+	for int(handled.Load()) < b.N {
+		time.Sleep(50 * time.Microsecond)
+	}
+}
