@@ -130,7 +130,7 @@ func checkService(t *testing.T, svc types.ServiceConfig, root string) {
 	if cmd := []string(svc.Command); !slices.Equal(cmd, []string{svc.Name}) {
 		t.Errorf("command = %q, want [%q] (the image's entrypoint is the eventually binary)", cmd, svc.Name)
 	}
-	if _, ok := services[svc.Name]; !ok {
+	if !slices.Contains(serviceNames, svc.Name) {
 		t.Errorf("command %q: the binary has no such service", svc.Name)
 	}
 	dep, ok := svc.DependsOn[brokerService]

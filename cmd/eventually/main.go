@@ -16,7 +16,10 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
+
+	"eventually/pkg/events"
 )
 
 func main() {
@@ -44,6 +47,7 @@ commands:
              one), print throughput, latency and the self-check
   all        run every service in this one process
   broker     run the embedded NATS JetStream broker alone
+  docs       print the event catalogue as Markdown (docs/events.md)
 
 configuration (environment):
   EVENTUALLY_STAGE          0..5, problems 1..N solved (default 5)
@@ -84,11 +88,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return loadCommand(ctx, cfg, rest, stdout)
 	case "all":
 		return runServices(ctx, cfg, serviceNames, stdout)
+	case "docs":
+		// The event catalogue as Markdown: `make docs` writes docs/events.md.
+		md, err := events.Markdown()
+		if err != nil {
+			return err
+		}
+		_, err = io.WriteString(stdout, md)
+		return err
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
-	if _, ok := services[cmd]; ok {
+	if slices.Contains(serviceNames, cmd) {
 		return runServices(ctx, cfg, []string{cmd}, stdout)
 	}
 	fmt.Fprint(stdout, usage)

@@ -132,8 +132,8 @@ func (p *processes) waitExit(name string) error {
 	case err := <-p.exited[name]:
 		delete(p.procs, name)
 		return err
-	case <-time.After(20 * time.Second):
-		p.t.Fatalf("%s did not exit within 20s", name)
+	case <-time.After(60 * time.Second):
+		p.t.Fatalf("%s did not exit within 60s", name)
 		return nil
 	}
 }

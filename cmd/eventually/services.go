@@ -7,38 +7,14 @@ import (
 	"io"
 	"sync"
 
+	"eventually/internal/system"
 	"eventually/pkg/logging"
 	"eventually/pkg/messaging"
 	"eventually/pkg/service"
-	"eventually/services/alpha"
-	"eventually/services/beta"
-	"eventually/services/charlie"
-	"eventually/services/overlord"
 )
 
-// runner is a built service, ready to run.
-type runner interface {
-	Run(ctx context.Context) error
-}
-
-// services builds each service by name from the shared configuration.
-var services = map[string]func(cfg config, base service.Config) (runner, error){
-	"alpha": func(cfg config, base service.Config) (runner, error) {
-		return alpha.New(alpha.Config{Config: base, AutoApprove: cfg.AutoApprove})
-	},
-	"beta": func(_ config, base service.Config) (runner, error) {
-		return beta.New(beta.Config{Config: base})
-	},
-	"charlie": func(_ config, base service.Config) (runner, error) {
-		return charlie.New(charlie.Config{Config: base})
-	},
-	"overlord": func(_ config, base service.Config) (runner, error) {
-		return overlord.New(overlord.Config{Config: base})
-	},
-}
-
 // serviceNames is the order services start in (and `all` runs).
-var serviceNames = []string{"alpha", "beta", "charlie", "overlord"}
+var serviceNames = system.Names
 
 // runServices runs the named services in this process until ctx is done,
 // starting an embedded broker first when no external one is configured.
@@ -52,7 +28,7 @@ func runServices(ctx context.Context, cfg config, names []string, stdout io.Writ
 		defer broker.Shutdown()
 		url = broker.URL()
 	}
-	var built []runner
+	var built []system.Service
 	var closers []io.Closer
 	defer func() {
 		for _, c := range closers {
@@ -65,9 +41,10 @@ func runServices(ctx context.Context, cfg config, names []string, stdout io.Writ
 			return err
 		}
 		closers = append(closers, closer)
-		svc, err := services[name](cfg, service.Config{
+		svc, err := system.Build(name, service.Config{
 			Addr: cfg.Addrs[name], DataDir: cfg.DataDir, BrokerURL: url, Stage: cfg.Stage, Logger: logger,
-		})
+			CrashBeforePublish: cfg.CrashBeforePublish,
+		}, system.Options{AutoApprove: cfg.AutoApprove})
 		if err != nil {
 			return err
 		}

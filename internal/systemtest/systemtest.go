@@ -19,14 +19,11 @@ import (
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
 
+	"eventually/internal/system"
 	"eventually/pkg/logging"
 	"eventually/pkg/messaging"
 	"eventually/pkg/service"
 	"eventually/pkg/sqlite"
-	"eventually/services/alpha"
-	"eventually/services/beta"
-	"eventually/services/charlie"
-	"eventually/services/overlord"
 )
 
 // Options choose how the system starts.
@@ -38,29 +35,10 @@ type Options struct {
 }
 
 // Service is a running service as the tests see it.
-type Service interface {
-	Run(ctx context.Context) error
-	URL() string
-}
-
-// builders build each service from its base configuration.
-var builders = map[string]func(opts Options, base service.Config) (Service, error){
-	"alpha": func(o Options, base service.Config) (Service, error) {
-		return alpha.New(alpha.Config{Config: base, AutoApprove: o.AutoApprove})
-	},
-	"beta": func(_ Options, base service.Config) (Service, error) {
-		return beta.New(beta.Config{Config: base})
-	},
-	"charlie": func(_ Options, base service.Config) (Service, error) {
-		return charlie.New(charlie.Config{Config: base})
-	},
-	"overlord": func(_ Options, base service.Config) (Service, error) {
-		return overlord.New(overlord.Config{Config: base})
-	},
-}
+type Service = system.Service
 
 // AllServices is the start order.
-var AllServices = []string{"alpha", "beta", "charlie", "overlord"}
+var AllServices = system.Names
 
 // System is a whole running system.
 type System struct {
@@ -130,9 +108,9 @@ func (s *System) StartService(name string) Service {
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	svc, err := builders[name](s.opts, service.Config{
+	svc, err := system.Build(name, service.Config{
 		Addr: "127.0.0.1:0", DataDir: s.DataDir, BrokerURL: s.BrokerURL(), Stage: s.opts.Stage, Logger: logger,
-	})
+	}, system.Options{AutoApprove: s.opts.AutoApprove})
 	if err != nil {
 		s.t.Fatalf("start %s: %v", name, err)
 	}
@@ -273,15 +251,8 @@ func (s *System) StreamCount(topic string) uint64 {
 // broker at brokerURL.
 func StreamCount(t testing.TB, brokerURL, topic string) uint64 {
 	t.Helper()
-	nc, err := nats.Connect(brokerURL)
-	if err != nil {
-		t.Fatalf("connect to broker: %v", err)
-	}
-	defer nc.Close()
-	js, err := nc.JetStream()
-	if err != nil {
-		t.Fatal(err)
-	}
+	js, closeConn := jetStream(t, brokerURL)
+	defer closeConn()
 	info, err := js.StreamInfo(messaging.StreamName, &nats.StreamInfoRequest{SubjectsFilter: topic})
 	if err != nil {
 		t.Fatalf("stream info: %v", err)
@@ -309,15 +280,8 @@ func (s *System) LastMessage(topic string) Message {
 // Messages reads every message of a topic from the stream, oldest first.
 func (s *System) Messages(topic string) []Message {
 	s.t.Helper()
-	nc, err := nats.Connect(s.BrokerURL())
-	if err != nil {
-		s.t.Fatalf("connect to broker: %v", err)
-	}
-	defer nc.Close()
-	js, err := nc.JetStream()
-	if err != nil {
-		s.t.Fatal(err)
-	}
+	js, closeConn := jetStream(s.t, s.BrokerURL())
+	defer closeConn()
 	want := s.StreamCount(topic)
 	var out []Message
 	if want == 0 {
@@ -376,17 +340,11 @@ func (s *System) Republish(topic string, msg Message) string {
 // a []byte to send malformed data as it is.
 func (s *System) PublishRaw(topic string, payload any, metadata map[string]string, newID bool) string {
 	s.t.Helper()
-	nc, err := nats.Connect(s.BrokerURL())
-	if err != nil {
-		s.t.Fatalf("connect to broker: %v", err)
-	}
-	defer nc.Close()
-	js, err := nc.JetStream()
-	if err != nil {
-		s.t.Fatal(err)
-	}
+	js, closeConn := jetStream(s.t, s.BrokerURL())
+	defer closeConn()
 	data, ok := payload.([]byte)
 	if !ok {
+		var err error
 		if data, err = json.Marshal(payload); err != nil {
 			s.t.Fatal(err)
 		}
@@ -410,15 +368,8 @@ func (s *System) PublishRaw(topic string, payload any, metadata map[string]strin
 // consumers lists the broker's durable consumers of one service.
 func (s *System) consumers(service string) []*nats.ConsumerInfo {
 	s.t.Helper()
-	nc, err := nats.Connect(s.BrokerURL())
-	if err != nil {
-		s.t.Fatalf("connect to broker: %v", err)
-	}
-	defer nc.Close()
-	js, err := nc.JetStream()
-	if err != nil {
-		s.t.Fatal(err)
-	}
+	js, closeConn := jetStream(s.t, s.BrokerURL())
+	defer closeConn()
 	var out []*nats.ConsumerInfo
 	for info := range js.Consumers(messaging.StreamName) {
 		if strings.HasPrefix(info.Name, service+"_") {
@@ -455,4 +406,19 @@ func Metadata(eventName, producer, correlationID string) map[string]string {
 		"correlation_id": correlationID, "causation_id": "",
 		"occurred_at": time.Now().UTC().Format(time.RFC3339Nano),
 	}
+}
+
+// jetStream connects to the broker for a test's own look at the stream.
+func jetStream(t testing.TB, brokerURL string) (nats.JetStreamContext, func()) {
+	t.Helper()
+	nc, err := nats.Connect(brokerURL)
+	if err != nil {
+		t.Fatalf("connect to broker: %v", err)
+	}
+	js, err := nc.JetStream()
+	if err != nil {
+		nc.Close()
+		t.Fatal(err)
+	}
+	return js, nc.Close
 }

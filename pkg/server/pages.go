@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"fmt"
 	"html/template"
+	"io/fs"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -20,14 +21,24 @@ type Page struct {
 	Stage   int
 }
 
-// Templates parses a service's page templates together with the shared
-// layout ("top" and "bottom").
-func Templates(funcs template.FuncMap, pages ...string) *template.Template {
-	t := template.Must(template.New("layout").Funcs(funcs).Parse(layoutHTML))
-	for _, p := range pages {
-		template.Must(t.Parse(p))
+// Templates parses a service's page templates (templates/*.html in fsys)
+// together with the shared layout ("top" and "bottom") and funcs, which
+// always include "cents".
+func Templates(fsys fs.FS, funcs template.FuncMap) *template.Template {
+	t := template.New("layout").Funcs(template.FuncMap{"cents": Cents}).Funcs(funcs)
+	template.Must(t.Parse(layoutHTML))
+	return template.Must(t.ParseFS(fsys, "templates/*.html"))
+}
+
+// Reply answers with v as JSON, or with err: handlers end with
+// `return server.Reply(c, http.StatusOK)(load(...))`.
+func Reply(c echo.Context, status int) func(v any, err error) error {
+	return func(v any, err error) error {
+		if err != nil {
+			return err
+		}
+		return c.JSON(status, v)
 	}
-	return t
 }
 
 // Render renders the named template as an HTML page.

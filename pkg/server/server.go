@@ -244,9 +244,14 @@ func Serve(ctx context.Context, e *echo.Echo, ln net.Listener) error {
 		return fmt.Errorf("http server: %w", err)
 	case <-ctx.Done():
 	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
+		// A browser opens connections ahead of time that never send a
+		// request; Shutdown waits for them. Past the grace period, close.
+		if errors.Is(err, context.DeadlineExceeded) {
+			return srv.Close()
+		}
 		return fmt.Errorf("http shutdown: %w", err)
 	}
 	return nil

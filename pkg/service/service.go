@@ -83,6 +83,9 @@ func New(name string, cfg Config, models ...any) (*Parts, error) {
 // Addr is the address the HTTP server listens on.
 func (p *Parts) Addr() string { return p.listener.Addr().String() }
 
+// DBFor is the service's database bound to an HTTP request's context.
+func (p *Parts) DBFor(c echo.Context) *gorm.DB { return p.DB.WithContext(c.Request().Context()) }
+
 // URL is the service's base URL.
 func (p *Parts) URL() string { return "http://" + p.Addr() }
 

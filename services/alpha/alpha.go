@@ -33,7 +33,7 @@ func New(cfg Config) (*Alpha, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := seed(parts.DB); err != nil {
+	if err := seedStore(parts.DB); err != nil {
 		return nil, err
 	}
 	a := &Alpha{Parts: parts}

@@ -1,9 +1,8 @@
 package alpha
 
 import (
-	_ "embed"
+	"embed"
 	"fmt"
-	"html/template"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -11,13 +10,10 @@ import (
 	"eventually/pkg/server"
 )
 
-//go:embed templates/settings.html
-var settingsPage string
+//go:embed templates/*.html
+var templates embed.FS
 
-//go:embed templates/transitions.html
-var transitionsPage string
-
-var pages = server.Templates(template.FuncMap{"cents": server.Cents}, settingsPage, transitionsPage)
+var pages = server.Templates(templates, nil)
 
 func (a *Alpha) routes() {
 	e := a.HTTP
@@ -33,11 +29,7 @@ func (a *Alpha) routes() {
 }
 
 func (a *Alpha) getSettings(c echo.Context) error {
-	s, err := loadSettings(a.DB.WithContext(c.Request().Context()))
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, s)
+	return server.Reply(c, http.StatusOK)(loadSettings(a.DBFor(c)))
 }
 
 func (a *Alpha) putSettings(c echo.Context) error {
@@ -48,11 +40,7 @@ func (a *Alpha) putSettings(c echo.Context) error {
 	if err := change.Validate(); err != nil {
 		return err
 	}
-	s, err := a.UpdateSettings(c.Request().Context(), change)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, s)
+	return server.Reply(c, http.StatusOK)(a.UpdateSettings(c.Request().Context(), change))
 }
 
 func (a *Alpha) recentOrders(c echo.Context) ([]Order, error) {
@@ -61,7 +49,7 @@ func (a *Alpha) recentOrders(c echo.Context) ([]Order, error) {
 		return nil, err
 	}
 	orders := []Order{}
-	err = a.DB.WithContext(c.Request().Context()).Order("id DESC").Limit(limit).Find(&orders).Error
+	err = a.DBFor(c).Order("id DESC").Limit(limit).Find(&orders).Error
 	if err != nil {
 		return nil, fmt.Errorf("list orders: %w", err)
 	}
@@ -69,27 +57,15 @@ func (a *Alpha) recentOrders(c echo.Context) ([]Order, error) {
 }
 
 func (a *Alpha) listOrders(c echo.Context) error {
-	orders, err := a.recentOrders(c)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, orders)
+	return server.Reply(c, http.StatusOK)(a.recentOrders(c))
 }
 
 func (a *Alpha) getOrder(c echo.Context) error {
-	o, err := findOrder(a.DB.WithContext(c.Request().Context()), c.Param("guid"))
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, o)
+	return server.Reply(c, http.StatusOK)(findOrder(a.DBFor(c), c.Param("guid")))
 }
 
 func (a *Alpha) approveOrder(c echo.Context) error {
-	o, err := a.Approve(c.Request().Context(), c.Param("guid"))
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, o)
+	return server.Reply(c, http.StatusOK)(a.Approve(c.Request().Context(), c.Param("guid")))
 }
 
 type autoApproveBody struct {
@@ -115,7 +91,7 @@ func (a *Alpha) putAutoApprove(c echo.Context) error {
 }
 
 func (a *Alpha) settingsPage(c echo.Context) error {
-	s, err := loadSettings(a.DB.WithContext(c.Request().Context()))
+	s, err := loadSettings(a.DBFor(c))
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"gorm.io/gorm"
 
 	"eventually/pkg/events"
+	"eventually/pkg/seed"
 	"eventually/pkg/server"
 )
 
@@ -47,15 +48,8 @@ type Order struct {
 	UpdatedAt       time.Time `json:"updated_at"`
 }
 
-// Seed is the settings a fresh data dir starts with.
-var seedSettings = events.Settings{
-	GUID: "guid-12345678", Version: 1000,
-	FeeEnabled: true, FeeCents: 2500,
-	DiscountEnabled: false, DiscountCents: 1000,
-}
-
-func seed(db *gorm.DB) error {
-	row := SettingsRow{ID: 1, Settings: seedSettings}
+func seedStore(db *gorm.DB) error {
+	row := SettingsRow{ID: 1, Settings: seed.Settings}
 	if err := db.Where(SettingsRow{ID: 1}).FirstOrCreate(&row).Error; err != nil {
 		return fmt.Errorf("seed alpha settings: %w", err)
 	}

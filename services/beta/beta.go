@@ -34,7 +34,7 @@ func New(cfg Config) (*Beta, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := seed(parts.DB); err != nil {
+	if err := seedStore(parts.DB); err != nil {
 		return nil, err
 	}
 	b := &Beta{Parts: parts}
@@ -96,25 +96,34 @@ func (b *Beta) NewCart(ctx context.Context) (CartView, error) {
 // LoadCart is what opening the form does: it stamps the cart with the
 // settings the form shows.
 func (b *Beta) LoadCart(ctx context.Context, guid string) (CartView, error) {
+	return b.changeCart(ctx, "load", guid, func(tx *messaging.Tx, cart *Cart) error {
+		if cart.Status == CartLocked {
+			return nil // the form of a locked cart shows what was submitted
+		}
+		// Issue 2: the snapshot (with its settings version) is what the
+		// customer was promised; it travels with the order when submitted.
+		snapshot, err := loadCopy(tx.DB)
+		if err != nil {
+			return err
+		}
+		cart.Snapshot, cart.LoadedAt = snapshot, time.Now().UTC()
+		return tx.DB.Save(cart).Error
+	})
+}
+
+// changeCart runs change on one cart in a transaction and returns the
+// cart as it then is.
+func (b *Beta) changeCart(ctx context.Context, action, guid string, change func(tx *messaging.Tx, cart *Cart) error) (CartView, error) {
 	var cart Cart
 	err := b.Bus.Transaction(ctx, func(tx *messaging.Tx) error {
 		var err error
 		if cart, err = findCart(tx.DB, guid); err != nil {
 			return err
 		}
-		if cart.Status == CartLocked {
-			return nil // the form of a locked cart shows what was submitted
-		}
-		// Issue 2: the snapshot (with its settings version) is what the
-		// customer was promised; it travels with the order when submitted.
-		if cart.Snapshot, err = loadCopy(tx.DB); err != nil {
-			return err
-		}
-		cart.LoadedAt = time.Now().UTC()
-		return tx.DB.Save(&cart).Error
+		return change(tx, &cart)
 	})
 	if err != nil {
-		return CartView{}, fmt.Errorf("load cart %s: %w", guid, err)
+		return CartView{}, fmt.Errorf("%s cart %s: %w", action, guid, err)
 	}
 	return view(cart), nil
 }
@@ -155,18 +164,13 @@ func (b *Beta) Submit(ctx context.Context, guid string, sub Submission) (CartVie
 	if err := sub.Validate(); err != nil {
 		return CartView{}, err
 	}
-	var cart Cart
-	err := b.Bus.Transaction(ctx, func(tx *messaging.Tx) error {
-		var err error
-		if cart, err = findCart(tx.DB, guid); err != nil {
-			return err
-		}
+	cart, err := b.changeCart(ctx, "submit", guid, func(tx *messaging.Tx, cart *Cart) error {
 		if cart.Status == CartLocked {
 			return errLocked
 		}
 		// Issue 4: the cart is locked while the order is in flight.
 		cart.Status, cart.Product, cart.PriceCents = CartLocked, strings.TrimSpace(sub.Product), *sub.PriceCents
-		if err := tx.DB.Save(&cart).Error; err != nil {
+		if err := tx.DB.Save(cart).Error; err != nil {
 			return err
 		}
 		captured := &events.OrderCaptured{CartGUID: cart.GUID, Product: cart.Product, PriceCents: cart.PriceCents, Channel: "web"}
@@ -178,28 +182,22 @@ func (b *Beta) Submit(ctx context.Context, guid string, sub Submission) (CartVie
 		return tx.Publish(ctx, captured)
 	})
 	if err != nil {
-		return CartView{}, fmt.Errorf("submit cart %s: %w", guid, err)
+		return CartView{}, err
 	}
 	b.Logger.InfoContext(ctx, "cart submitted", "cart_guid", guid, "price_cents", cart.PriceCents,
 		"snapshot_version", cart.Snapshot.Version)
-	return view(cart), nil
+	return cart, nil
 }
 
 // ResetCart reopens a locked cart by hand: what the team has to do when
 // nothing tells beta that the order is done (before issue 4 is solved).
 func (b *Beta) ResetCart(ctx context.Context, guid string) (CartView, error) {
-	var cart Cart
-	err := b.Bus.Transaction(ctx, func(tx *messaging.Tx) error {
-		var err error
-		if cart, err = findCart(tx.DB, guid); err != nil {
-			return err
-		}
+	cart, err := b.changeCart(ctx, "reset", guid, func(tx *messaging.Tx, cart *Cart) error {
 		cart.Status = CartOpen
-		return tx.DB.Save(&cart).Error
+		return tx.DB.Save(cart).Error
 	})
-	if err != nil {
-		return CartView{}, fmt.Errorf("reset cart %s: %w", guid, err)
+	if err == nil {
+		b.Logger.WarnContext(ctx, "cart reopened by hand", "cart_guid", guid)
 	}
-	b.Logger.WarnContext(ctx, "cart reopened by hand", "cart_guid", guid)
-	return view(cart), nil
+	return cart, err
 }

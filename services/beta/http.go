@@ -1,22 +1,19 @@
 package beta
 
 import (
-	_ "embed"
-	"html/template"
+	"embed"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
 
+	"eventually/pkg/seed"
 	"eventually/pkg/server"
 )
 
-//go:embed templates/settings.html
-var settingsPage string
+//go:embed templates/*.html
+var templates embed.FS
 
-//go:embed templates/transitions.html
-var transitionsPage string
-
-var pages = server.Templates(template.FuncMap{"cents": server.Cents}, settingsPage, transitionsPage)
+var pages = server.Templates(templates, nil)
 
 func (b *Beta) routes() {
 	e := b.HTTP
@@ -31,23 +28,15 @@ func (b *Beta) routes() {
 }
 
 func (b *Beta) getSettings(c echo.Context) error {
-	s, err := loadCopy(b.DB.WithContext(c.Request().Context()))
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, s)
+	return server.Reply(c, http.StatusOK)(loadCopy(b.DBFor(c)))
 }
 
 func (b *Beta) postCart(c echo.Context) error {
-	v, err := b.NewCart(c.Request().Context())
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusCreated, v)
+	return server.Reply(c, http.StatusCreated)(b.NewCart(c.Request().Context()))
 }
 
 func (b *Beta) getCart(c echo.Context) error {
-	cart, err := findCart(b.DB.WithContext(c.Request().Context()), c.Param("guid"))
+	cart, err := findCart(b.DBFor(c), c.Param("guid"))
 	if err != nil {
 		return err
 	}
@@ -55,11 +44,7 @@ func (b *Beta) getCart(c echo.Context) error {
 }
 
 func (b *Beta) loadCart(c echo.Context) error {
-	v, err := b.LoadCart(c.Request().Context(), c.Param("guid"))
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, v)
+	return server.Reply(c, http.StatusOK)(b.LoadCart(c.Request().Context(), c.Param("guid")))
 }
 
 func (b *Beta) submitCart(c echo.Context) error {
@@ -67,23 +52,15 @@ func (b *Beta) submitCart(c echo.Context) error {
 	if err := server.BindJSON(c, &sub); err != nil {
 		return err
 	}
-	v, err := b.Submit(c.Request().Context(), c.Param("guid"), sub)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusAccepted, v)
+	return server.Reply(c, http.StatusAccepted)(b.Submit(c.Request().Context(), c.Param("guid"), sub))
 }
 
 func (b *Beta) resetCart(c echo.Context) error {
-	v, err := b.ResetCart(c.Request().Context(), c.Param("guid"))
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, v)
+	return server.Reply(c, http.StatusOK)(b.ResetCart(c.Request().Context(), c.Param("guid")))
 }
 
 func (b *Beta) settingsPage(c echo.Context) error {
-	s, err := loadCopy(b.DB.WithContext(c.Request().Context()))
+	s, err := loadCopy(b.DBFor(c))
 	if err != nil {
 		return err
 	}
@@ -96,9 +73,9 @@ func (b *Beta) settingsPage(c echo.Context) error {
 func (b *Beta) transitionsPage(c echo.Context) error {
 	guid := c.QueryParam("cart")
 	if guid == "" {
-		guid = SeedCartGUID
+		guid = seed.CartGUID
 	}
-	cart, err := findCart(b.DB.WithContext(c.Request().Context()), guid)
+	cart, err := findCart(b.DBFor(c), guid)
 	if err != nil {
 		return err
 	}

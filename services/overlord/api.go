@@ -54,7 +54,7 @@ func (o *Overlord) list(c echo.Context, poisoned bool) error {
 		return err
 	}
 	f.Poisoned = poisoned
-	msgs, err := latest(o.DB.WithContext(c.Request().Context()), f)
+	msgs, err := latest(o.DBFor(c), f)
 	if err != nil {
 		return err
 	}
@@ -70,7 +70,7 @@ type requestView struct {
 
 func (o *Overlord) request(c echo.Context) (requestView, error) {
 	id := c.Param("id")
-	msgs, err := ofRequest(o.DB.WithContext(c.Request().Context()), id)
+	msgs, err := ofRequest(o.DBFor(c), id)
 	if err != nil {
 		return requestView{}, err
 	}
@@ -98,7 +98,7 @@ type orderView struct {
 
 func (o *Overlord) order(c echo.Context) (orderView, error) {
 	guid := c.Param("guid")
-	msgs, err := ofOrder(o.DB.WithContext(c.Request().Context()), guid)
+	msgs, err := ofOrder(o.DBFor(c), guid)
 	if err != nil {
 		return orderView{}, err
 	}

@@ -1,7 +1,7 @@
 package overlord
 
 import (
-	_ "embed"
+	"embed"
 	"html/template"
 	"time"
 
@@ -10,16 +10,10 @@ import (
 	"eventually/pkg/server"
 )
 
-//go:embed templates/messages.html
-var messagesPage string
+//go:embed templates/*.html
+var templates embed.FS
 
-//go:embed templates/timeline.html
-var timelineTemplate string
-
-//go:embed templates/transitions.html
-var transitionsPage string
-
-var pages = server.Templates(template.FuncMap{
+var pages = server.Templates(templates, template.FuncMap{
 	"clock": func(t time.Time) string { return t.Local().Format("15:04:05.000") },
 	"short": func(id string) string {
 		if len(id) > 8 {
@@ -27,7 +21,7 @@ var pages = server.Templates(template.FuncMap{
 		}
 		return id
 	},
-}, messagesPage, timelineTemplate, transitionsPage)
+})
 
 // How many rows the pages show.
 const (
@@ -41,7 +35,7 @@ func (o *Overlord) messagesPage(c echo.Context) error {
 		return err
 	}
 	f.Limit = pageMessages
-	msgs, err := latest(o.DB.WithContext(c.Request().Context()), f)
+	msgs, err := latest(o.DBFor(c), f)
 	if err != nil {
 		return err
 	}
@@ -81,7 +75,7 @@ func (o *Overlord) orderPage(c echo.Context) error {
 }
 
 func (o *Overlord) transitionsPage(c echo.Context) error {
-	orders, err := recentOrders(o.DB.WithContext(c.Request().Context()), pageOrders)
+	orders, err := recentOrders(o.DBFor(c), pageOrders)
 	if err != nil {
 		return err
 	}
