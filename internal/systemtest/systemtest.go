@@ -163,12 +163,7 @@ func (s *System) URL(name string) string { return s.Service(name).URL() }
 // SetStage changes the stage of every running service, as the dashboard does.
 func (s *System) SetStage(n int) {
 	s.t.Helper()
-	s.mu.Lock()
-	names := make([]string, 0, len(s.running))
-	for name := range s.running {
-		names = append(names, name)
-	}
-	s.mu.Unlock()
+	names := s.runningNames()
 	for _, name := range names {
 		Must(s.t, Call(s.t, "PUT", s.URL(name)+"/api/stage", map[string]int{"stage": n}), 200)
 	}
@@ -184,13 +179,18 @@ func (s *System) WaitHealthy(name string) {
 	})
 }
 
-func (s *System) stopAll() {
+func (s *System) runningNames() []string {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	names := make([]string, 0, len(s.running))
 	for name := range s.running {
 		names = append(names, name)
 	}
-	s.mu.Unlock()
+	return names
+}
+
+func (s *System) stopAll() {
+	names := s.runningNames()
 	for _, name := range names {
 		s.StopService(name)
 	}
