@@ -29,6 +29,7 @@ func loadCommand(ctx context.Context, cfg config, args []string, stdout io.Write
 	flags.IntVar(&opts.Changes, "changes", 200, "settings changes to time (-1: none)")
 	flags.DurationVar(&opts.Timeout, "timeout", 30*time.Second, "how long an order may take before it counts as lost")
 	flags.BoolVar(&opts.Rebuild, "rebuild", true, "time overlord's rebuild of the run's messages")
+	flags.IntVar(&opts.RebuildSize, "rebuild-size", 0, "before the rebuild, fill the stream with copies of the run's messages up to about this many")
 	target := flags.String("target", "", "drive a running system: `default` (the EVENTUALLY_* addresses) or\n"+
 		"alpha=URL,beta=URL,charlie=URL,nats=URL (the ones left out are the configured ones)")
 	asJSON := flags.Bool("json", false, "print the figures as JSON")
@@ -71,7 +72,7 @@ func loadCommand(ctx context.Context, cfg config, args []string, stdout io.Write
 
 // loadOwnSystem starts the broker and every service in a temp dir,
 // drives the run, and adds what only the starter knows: the time to all
-// healthy and each process's peak RSS.
+// healthy.
 func loadOwnSystem(ctx context.Context, cfg config, opts load.Options) (load.Report, error) {
 	dir, err := os.MkdirTemp("", "eventually-load-")
 	if err != nil {
@@ -108,20 +109,15 @@ func loadOwnSystem(ctx context.Context, cfg config, opts load.Options) (load.Rep
 
 	targets := load.Targets{Broker: broker.URL()}
 	targets.Alpha, targets.Beta, targets.Charlie = "http://"+cfg.Addrs["alpha"], "http://"+cfg.Addrs["beta"], "http://"+cfg.Addrs["charlie"]
+	opts.Processes = map[string]int{}
 	for _, c := range children {
-		opts.Processes = append(opts.Processes, c.cmd.Process.Pid)
+		opts.Processes[c.name] = c.cmd.Process.Pid
 	}
 	report, err := load.Run(ctx, targets, opts)
 	if err != nil {
 		return report, err
 	}
 	report.StartToHealthyMs = float64(healthy.Microseconds()) / 1000
-	report.PeakRSSMB = map[string]float64{}
-	for _, c := range children {
-		if report.PeakRSSMB[c.name], err = load.PeakRSSMB(c.cmd.Process.Pid); err != nil {
-			return report, err
-		}
-	}
 	return report, nil
 }
 

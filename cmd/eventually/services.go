@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"sync"
 
 	"eventually/internal/system"
@@ -19,6 +20,7 @@ var serviceNames = system.Names
 // runServices runs the named services in this process until ctx is done,
 // starting an embedded broker first when no external one is configured.
 func runServices(ctx context.Context, cfg config, names []string, stdout io.Writer) error {
+	tuneGC(os.Getenv)
 	url := cfg.NATSURL
 	if url == "" {
 		broker, err := messaging.StartBroker(cfg.NATSAddr, cfg.DataDir)

@@ -38,11 +38,16 @@ type Options struct {
 	Timeout time.Duration
 	// Rebuild times overlord's rebuild of the run's messages (in a temp dir).
 	Rebuild bool
+	// RebuildSize, when set, also times a rebuild from a stream of that
+	// many copies of the run's messages, as a long-lived system has. The
+	// copies go to a broker of their own: on the run's broker the services
+	// would consume them.
+	RebuildSize int
 	// Progress gets a progress bar while orders run; nil for none.
 	Progress io.Writer
-	// Processes are the services' process IDs, when they run apart from
-	// this one: their CPU time counts in the CPU per order.
-	Processes []int
+	// Processes are the services' process IDs by name, when they run
+	// apart from this one: their CPU time counts in the CPU per order.
+	Processes map[string]int
 }
 
 func (o *Options) defaults() {
@@ -94,7 +99,12 @@ func Run(ctx context.Context, svc Targets, opts Options) (Report, error) {
 		return r, err
 	}
 	if opts.Rebuild {
-		if err := measureRebuild(ctx, svc.Broker, &r); err != nil {
+		if r.Rebuild, err = measureRebuild(ctx, svc.Broker); err != nil {
+			return r, err
+		}
+	}
+	if opts.RebuildSize > 0 {
+		if r.LargeRebuild, err = measureLargeRebuild(ctx, w.sampled(), opts.RebuildSize); err != nil {
 			return r, err
 		}
 	}
@@ -128,7 +138,7 @@ func runOrders(ctx context.Context, c *client, svc Targets, opts Options, r *Rep
 	defer stopPace()
 	run := &orders{svc: svc, client: c, watch: w, total: opts.Orders, pace: pacer(paceCtx, opts.Rate),
 		timeout: opts.Timeout, product: "load widget", priceCts: 1000}
-	cpuBefore, err := cpuTime(opts.Processes)
+	cpuBefore, err := cpuTimes(opts.Processes)
 	if err != nil {
 		return Observed{}, nil, err
 	}
@@ -144,11 +154,24 @@ func runOrders(ctx context.Context, c *client, svc Targets, opts Options, r *Rep
 	wg.Wait()
 	bar.end()
 	stopPace()
-	cpuAfter, err := cpuTime(opts.Processes)
+	cpuAfter, err := cpuTimes(opts.Processes)
 	if err != nil {
 		return Observed{}, nil, err
 	}
-	r.CPUPerOrderMs = ms(cpuAfter-cpuBefore) / float64(max(opts.Orders, 1))
+	r.CPUPerOrderMs = map[string]float64{}
+	for name, after := range cpuAfter {
+		r.CPUPerOrderMs[name] = ms(after-cpuBefore[name]) / float64(max(opts.Orders, 1))
+	}
+	// Read before the check, whose one large listing of orders is not
+	// what a service holds while it works.
+	if len(opts.Processes) > 0 {
+		r.PeakRSSMB = map[string]float64{}
+		for name, pid := range opts.Processes {
+			if r.PeakRSSMB[name], err = PeakRSSMB(pid); err != nil {
+				return Observed{}, nil, err
+			}
+		}
+	}
 
 	obs := Observed{Accepted: map[string]int{}, LedgerBefore: before}
 	var latency []time.Duration
@@ -212,12 +235,11 @@ func gather(ctx context.Context, c *client, svc Targets, carts []string, obs *Ob
 // run's mean payload size and with a real message's metadata, through raw
 // Watermill on the same broker.
 func measureCeiling(ctx context.Context, broker string, w *watcher, r *Report) error {
-	w.mu.Lock()
-	sample := w.sample
-	w.mu.Unlock()
-	if sample == nil {
-		return errors.New("raw transport: the run published no order.finalized to copy")
+	samples := w.sampled()
+	if len(samples) == 0 {
+		return errors.New("raw transport: the run published nothing to copy")
 	}
+	sample := samples[0].Message
 	size := w.averagePayload()
 	msg := message.NewMessage("", make([]byte, size))
 	for i := range msg.Payload {
@@ -241,16 +263,34 @@ func measureCeiling(ctx context.Context, broker string, w *watcher, r *Report) e
 
 // measureRebuild rebuilds overlord's store from the stream in a temp dir,
 // as `eventually overlord --rebuild` does, leaving the running overlord alone.
-func measureRebuild(ctx context.Context, broker string, r *Report) error {
+func measureRebuild(ctx context.Context, broker string) (Rebuild, error) {
 	dir, err := os.MkdirTemp("", "eventually-rebuild-")
 	if err != nil {
-		return fmt.Errorf("rebuild: %w", err)
+		return Rebuild{}, fmt.Errorf("rebuild: %w", err)
 	}
 	defer os.RemoveAll(dir)
 	rebuilt, err := overlord.Rebuild(ctx, dir, broker)
 	if err != nil {
-		return err
+		return Rebuild{}, err
 	}
-	r.Rebuild.Messages, r.Rebuild.Seconds, r.Rebuild.PerSec = rebuilt.Messages, rebuilt.Took.Seconds(), rebuilt.PerSecond()
-	return nil
+	return Rebuild{Messages: rebuilt.Messages, Seconds: rebuilt.Took.Seconds(), PerSec: rebuilt.PerSecond()}, nil
+}
+
+// measureLargeRebuild fills the stream of a broker of its own with n
+// copies of samples, then rebuilds from it.
+func measureLargeRebuild(ctx context.Context, samples []messaging.Replayed, n int) (Rebuild, error) {
+	dir, err := os.MkdirTemp("", "eventually-large-rebuild-")
+	if err != nil {
+		return Rebuild{}, fmt.Errorf("large rebuild: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	broker, err := messaging.StartBroker("127.0.0.1:0", dir)
+	if err != nil {
+		return Rebuild{}, err
+	}
+	defer broker.Shutdown()
+	if err := messaging.PublishCopies(ctx, broker.URL(), samples, n); err != nil {
+		return Rebuild{}, err
+	}
+	return measureRebuild(ctx, broker.URL())
 }

@@ -35,33 +35,46 @@ func PeakRSSMB(pid int) (float64, error) {
 // clockTicks is the unit of /proc/<pid>/stat times (USER_HZ, 100 on Linux).
 const clockTicks = 100
 
-// cpuTime is the CPU time (user + system) used so far by this process and
-// by the processes pids.
-func cpuTime(pids []int) (time.Duration, error) {
+// cpuTimes is the CPU time (user + system) used so far by each of the
+// processes, and by this one under the name "driver+broker" (the broker
+// is embedded here when this process started the system).
+func cpuTimes(pids map[string]int) (map[string]time.Duration, error) {
 	var self syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &self); err != nil {
-		return 0, fmt.Errorf("cpu time: %w", err)
+		return nil, fmt.Errorf("cpu time: %w", err)
 	}
-	total := time.Duration(self.Utime.Nano() + self.Stime.Nano())
-	for _, pid := range pids {
-		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	times := map[string]time.Duration{selfName: time.Duration(self.Utime.Nano() + self.Stime.Nano())}
+	for name, pid := range pids {
+		t, err := processCPU(pid)
+		if err != nil {
+			return nil, err
+		}
+		times[name] = t
+	}
+	return times, nil
+}
+
+const selfName = "driver+broker"
+
+func processCPU(pid int) (time.Duration, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, fmt.Errorf("cpu time of %d: %w", pid, err)
+	}
+	// Fields after the command name, which may hold spaces: state is the
+	// 3rd field of the line, utime the 14th, stime the 15th.
+	_, rest, _ := strings.Cut(string(data), ") ")
+	fields := strings.Fields(rest)
+	if len(fields) < 13 {
+		return 0, fmt.Errorf("cpu time of %d: short /proc stat", pid)
+	}
+	var total time.Duration
+	for _, f := range fields[11:13] {
+		ticks, err := strconv.ParseInt(f, 10, 64)
 		if err != nil {
 			return 0, fmt.Errorf("cpu time of %d: %w", pid, err)
 		}
-		// Fields after the command name, which may hold spaces: state is
-		// the 3rd field of the line, utime the 14th, stime the 15th.
-		_, rest, _ := strings.Cut(string(data), ") ")
-		fields := strings.Fields(rest)
-		if len(fields) < 13 {
-			return 0, fmt.Errorf("cpu time of %d: short /proc stat", pid)
-		}
-		for _, f := range fields[11:13] {
-			ticks, err := strconv.ParseInt(f, 10, 64)
-			if err != nil {
-				return 0, fmt.Errorf("cpu time of %d: %w", pid, err)
-			}
-			total += time.Duration(ticks) * time.Second / clockTicks
-		}
+		total += time.Duration(ticks) * time.Second / clockTicks
 	}
 	return total, nil
 }

@@ -7,8 +7,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill/message"
-
 	"eventually/pkg/events"
 	"eventually/pkg/messaging"
 )
@@ -32,13 +30,13 @@ type watcher struct {
 	finalizedN  atomic.Int64
 
 	mu       sync.Mutex
-	orders   map[string]int // order guid -> order.finalized messages seen
-	sample   *message.Message
+	orders   map[string]int                // order guid -> order.finalized messages seen
+	samples  map[string]messaging.Replayed // topic -> its first message
 	lastSeen time.Time
 }
 
 func newWatcher(carts []string) *watcher {
-	w := &watcher{carts: make(map[string]chan finalized, len(carts)), orders: map[string]int{}}
+	w := &watcher{carts: make(map[string]chan finalized, len(carts)), orders: map[string]int{}, samples: map[string]messaging.Replayed{}}
 	for _, c := range carts {
 		w.carts[c] = make(chan finalized, 4)
 	}
@@ -54,6 +52,11 @@ func (w *watcher) see(m messaging.Replayed) {
 	now := time.Now()
 	w.messages.Add(1)
 	w.payloadSize.Add(int64(len(m.Payload)))
+	w.mu.Lock()
+	if _, ok := w.samples[m.Topic]; !ok {
+		w.samples[m.Topic] = m
+	}
+	w.mu.Unlock()
 	if m.Topic != events.NameOrderFinalized {
 		return
 	}
@@ -67,9 +70,6 @@ func (w *watcher) see(m messaging.Replayed) {
 	}
 	w.mu.Lock()
 	w.orders[ev.OrderGUID]++
-	if w.sample == nil {
-		w.sample = m.Message.Copy()
-	}
 	w.lastSeen = now
 	w.mu.Unlock()
 	w.finalizedN.Add(1)
@@ -97,4 +97,17 @@ func (w *watcher) averagePayload() int {
 		return 0
 	}
 	return int(w.payloadSize.Load() / n)
+}
+
+// sampled is one message of each topic seen, in topic order.
+func (w *watcher) sampled() []messaging.Replayed {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make([]messaging.Replayed, 0, len(w.samples))
+	for _, topic := range messaging.Topics() {
+		if m, ok := w.samples[topic]; ok {
+			out = append(out, m)
+		}
+	}
+	return out
 }

@@ -1,9 +1,11 @@
 package messaging
 
 import (
+	"context"
 	"fmt"
 	"time"
 
+	"github.com/ThreeDotsLabs/watermill"
 	wmnats "github.com/ThreeDotsLabs/watermill-nats/v2/pkg/nats"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/nats-io/nats.go"
@@ -64,4 +66,43 @@ func (p *batchPublisher) publish(topics []string, msgs []*message.Message) (int,
 		}
 	}
 	return len(futures), sendErr
+}
+
+// PublishCopies publishes n copies of samples (round robin, each copy
+// with a new UUID) to the system's stream, in batches as the outbox relay
+// does. It makes a stream of a given size to time a replay against.
+func PublishCopies(ctx context.Context, brokerURL string, samples []Replayed, n int) error {
+	if len(samples) == 0 {
+		return fmt.Errorf("publish copies: no samples")
+	}
+	nc, err := Connect(brokerURL, "copies")
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	p, err := newBatchPublisher(nc)
+	if err != nil {
+		return err
+	}
+	if err := EnsureStream(p.js); err != nil {
+		return err
+	}
+	for sent := 0; sent < n; {
+		size := min(relayBatchSize, n-sent)
+		topics, msgs := make([]string, size), make([]*message.Message, size)
+		for i := range size {
+			s := samples[(sent+i)%len(samples)]
+			topics[i], msgs[i] = s.Topic, s.Message.Copy()
+			msgs[i].UUID = watermill.NewUUID()
+		}
+		stored, err := p.publish(topics, msgs)
+		if err != nil {
+			return fmt.Errorf("publish copies after %d: %w", sent+stored, err)
+		}
+		sent += size
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	return nil
 }
