@@ -33,12 +33,12 @@ logs: build
 docs:
 	go run ./cmd/eventually docs > docs/events.md
 
-## bench: Go benchmarks of the hot paths, then a load run (see docs/performance.md)
+## bench: Go benchmarks of the hot paths, then the load runs of docs/performance.md
 bench: build
 	go test -run '^$$' -bench . -benchmem ./pkg/events ./pkg/messaging
-	EVENTUALLY_LONG=1 go test -count=1 -run TestLoad -v ./internal/load
-	./$(BIN) load -n 2000 -c 16
-	./$(BIN) load -n 1000 -c 16 --rate 500 --changes -1 --rebuild=false
+	./$(BIN) load -n 2000 -c 16 --rebuild-size 1000000
+	./$(BIN) load -n 10000 -c 16 --changes -1 --rebuild=false
+	./$(BIN) load -n 2000 -c 16 --rate 500 --changes -1 --rebuild=false
 
 vet:
 	go vet ./...

@@ -25,7 +25,8 @@ func TestLoadSmallRunHasNoLoss(t *testing.T) {
 }
 
 // TestLoadLong is a full-size run with the services in this process, for
-// profiling (-cpuprofile); make bench runs it with EVENTUALLY_LONG=1.
+// profiling: EVENTUALLY_LONG=1 go test -run TestLoadLong -cpuprofile cpu.out
+// (docs/performance.md).
 func TestLoadLong(t *testing.T) {
 	if os.Getenv("EVENTUALLY_LONG") == "" {
 		t.Skip("set EVENTUALLY_LONG=1 (make bench)")
