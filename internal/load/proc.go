@@ -36,12 +36,18 @@ func PeakRSSMB(pid int) (float64, error) {
 const clockTicks = 100
 
 // cpuTimes is the CPU time (user + system) used so far by each of the
-// processes, and by this one under the name "driver+broker" (the broker
-// is embedded here when this process started the system).
+// processes, and by this one: "driver+broker" when it started the system
+// (the broker is embedded here).
 func cpuTimes(pids map[string]int) (map[string]time.Duration, error) {
 	var self syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &self); err != nil {
 		return nil, fmt.Errorf("cpu time: %w", err)
+	}
+	// Without pids the services either run here (in-process tests) or
+	// elsewhere (--target): this process is all that is measured.
+	selfName := "this process"
+	if len(pids) > 0 {
+		selfName = "driver+broker"
 	}
 	times := map[string]time.Duration{selfName: time.Duration(self.Utime.Nano() + self.Stime.Nano())}
 	for name, pid := range pids {
@@ -53,8 +59,6 @@ func cpuTimes(pids map[string]int) (map[string]time.Duration, error) {
 	}
 	return times, nil
 }
-
-const selfName = "driver+broker"
 
 func processCPU(pid int) (time.Duration, error) {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
