@@ -16,8 +16,6 @@ import (
 	"sync"
 	"syscall"
 	"time"
-
-	"eventually/pkg/messaging"
 )
 
 // colours of each service's prefix.
@@ -35,14 +33,12 @@ func boot(ctx context.Context, cfg config, args []string, stdout io.Writer) erro
 		return fmt.Errorf("boot: find own binary: %w", err)
 	}
 	out := &prefixer{w: stdout}
-	url := cfg.NATSURL
-	if url == "" {
-		broker, err := messaging.StartBroker(cfg.NATSAddr, cfg.DataDir)
-		if err != nil {
-			return err
-		}
-		defer broker.Shutdown()
-		url = broker.URL()
+	url, stopBroker, err := brokerURL(cfg)
+	if err != nil {
+		return err
+	}
+	defer stopBroker()
+	if cfg.NATSURL == "" {
 		out.line("boot", "NATS JetStream broker (embedded) on "+url)
 	}
 

@@ -21,15 +21,11 @@ var serviceNames = system.Names
 // starting an embedded broker first when no external one is configured.
 func runServices(ctx context.Context, cfg config, names []string, stdout io.Writer) error {
 	tuneGC(os.Getenv)
-	url := cfg.NATSURL
-	if url == "" {
-		broker, err := messaging.StartBroker(cfg.NATSAddr, cfg.DataDir)
-		if err != nil {
-			return err
-		}
-		defer broker.Shutdown()
-		url = broker.URL()
+	url, stopBroker, err := brokerURL(cfg)
+	if err != nil {
+		return err
 	}
+	defer stopBroker()
 	var built []system.Service
 	var closers []io.Closer
 	defer func() {
@@ -67,6 +63,19 @@ func runServices(ctx context.Context, cfg config, names []string, stdout io.Writ
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// brokerURL is the external broker's URL when one is configured; else it
+// starts the embedded broker and returns its URL and how to stop it.
+func brokerURL(cfg config) (string, func(), error) {
+	if cfg.NATSURL != "" {
+		return cfg.NATSURL, func() {}, nil
+	}
+	broker, err := messaging.StartBroker(cfg.NATSAddr, cfg.DataDir)
+	if err != nil {
+		return "", nil, err
+	}
+	return broker.URL(), broker.Shutdown, nil
 }
 
 // runBroker runs the embedded broker alone until ctx is done.
