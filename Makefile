@@ -25,9 +25,10 @@ reset:
 	rm -rf data logs
 
 ## logs: one request's log lines from every service, in time order
-logs: build
+logs:
 	@test -n "$(ID)" || (echo "usage: make logs ID=<request-id>" && exit 2)
-	./$(BIN) logs $(ID)
+	@go build -o $(BIN) ./cmd/eventually
+	@./$(BIN) logs $(ID)
 
 ## docs: regenerate docs/events.md from the Go types in pkg/events
 docs:

@@ -59,8 +59,11 @@ func New(cfg Config) *echo.Echo {
 		middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
 			LogStatus: true, LogMethod: true, LogURI: true, LogLatency: true,
 			Skipper: func(c echo.Context) bool {
+				// Not the polls of live pages and the dashboard: they would
+				// bury the lines the talk is about.
 				p := c.Path()
-				return p == "/api/changes" || p == "/healthz" || strings.HasPrefix(p, "/assets/")
+				stagePoll := p == "/api/stage" && c.Request().Method == http.MethodGet
+				return stagePoll || p == "/api/changes" || p == "/healthz" || strings.HasPrefix(p, "/assets/")
 			},
 			LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
 				cfg.Logger.InfoContext(c.Request().Context(), "http request",

@@ -40,6 +40,9 @@
       if (status) {
         status.textContent = shown + "  (request " + res.headers.get("X-Request-ID") + ")";
         status.className = res.ok ? "ok" : "err";
+        // Clear it after a while, so an old answer is not taken for a new one.
+        clearTimeout(status.timer);
+        status.timer = setTimeout(() => { status.textContent = ""; }, 15000);
       }
       await refresh();
       return res;
