@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"sync"
 )
 
 // Contract describes one event: who produces it, who consumes it, and the
@@ -28,8 +29,28 @@ func (c Contract) CurrentVersion() int {
 	return c.Versions[len(c.Versions)-1]
 }
 
-// Catalog lists every event of the system.
-func Catalog() []Contract {
+// Catalog lists every event of the system. The slice is the caller's own;
+// the contracts in it are shared and must not be changed.
+func Catalog() []Contract { return slices.Clone(catalog().list) }
+
+// catalog is built once: consumers look a contract up for every message
+// they decode, and building the list (with its closures) each time was a
+// fifth of the decoding cost.
+var catalog = sync.OnceValue(func() catalogTable {
+	list := contracts()
+	byName := make(map[string]Contract, len(list))
+	for _, c := range list {
+		byName[c.Name] = c
+	}
+	return catalogTable{list: list, byName: byName}
+})
+
+type catalogTable struct {
+	list   []Contract
+	byName map[string]Contract
+}
+
+func contracts() []Contract {
 	return []Contract{
 		{
 			Name: NameSettingsChanged, Versions: []int{1}, Producer: "alpha",
@@ -66,12 +87,8 @@ func Catalog() []Contract {
 
 // Lookup finds the contract of an event name.
 func Lookup(name string) (Contract, bool) {
-	for _, c := range Catalog() {
-		if c.Name == name {
-			return c, true
-		}
-	}
-	return Contract{}, false
+	c, ok := catalog().byName[name]
+	return c, ok
 }
 
 // VersionOf is the version a producer stamps on an event today.

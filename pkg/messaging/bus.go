@@ -23,6 +23,7 @@ import (
 
 	"eventually/pkg/events"
 	"eventually/pkg/requestid"
+	"eventually/pkg/sqlite"
 	"eventually/pkg/stage"
 )
 
@@ -52,6 +53,7 @@ type Bus struct {
 	wmLogger watermill.LoggerAdapter
 	router   *message.Router
 	relay    *relay
+	stmts    *sqlite.Statements
 	handlers []registration
 	conns    []*nats.Conn
 	pubConn  *nats.Conn
@@ -88,6 +90,16 @@ func New(cfg Config) (*Bus, error) {
 		return nil, errors.New("messaging: Service, DB, Logger and Stage are required")
 	}
 	b := &Bus{cfg: cfg, wmLogger: watermill.NewSlogLoggerWithLevelMapping(cfg.Logger.With("component", "watermill"), map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug})}
+	stmts, err := sqlite.NewStatements(cfg.DB)
+	if err != nil {
+		return nil, fmt.Errorf("messaging: %w", err)
+	}
+	// The statements every message runs, prepared before anything holds
+	// the connection.
+	if err := stmts.Prepare(context.Background(), insertInboxSQL, insertOutboxSQL, readOutboxSQL, markPublishedSQL); err != nil {
+		return nil, fmt.Errorf("messaging: %w", err)
+	}
+	b.stmts = stmts
 	nc, err := Connect(cfg.BrokerURL, cfg.Service+"-publisher")
 	if err != nil {
 		return nil, err
@@ -103,7 +115,7 @@ func New(cfg Config) (*Bus, error) {
 		nc.Close()
 		return nil, fmt.Errorf("messaging publisher: %w", err)
 	}
-	b.relay = newRelay(cfg.DB, batches, cfg.Logger.With("component", "outbox"))
+	b.relay = newRelay(stmts, batches, cfg.Logger.With("component", "outbox"))
 	if cfg.CrashBeforePublish {
 		b.relay.beforePublish = func([]OutboxMessage) {
 			cfg.Logger.Warn("crashing before publish (EVENTUALLY_CRASH_BEFORE_PUBLISH)")
@@ -143,7 +155,8 @@ func New(cfg Config) (*Bus, error) {
 // are committed with it and relayed afterwards.
 func (b *Bus) Transaction(ctx context.Context, fn func(tx *Tx) error) error {
 	err := b.cfg.DB.WithContext(ctx).Transaction(func(db *gorm.DB) error {
-		bus, err := cqrs.NewEventBusWithConfig(outboxPublisher{tx: db}, cqrs.EventBusConfig{
+		b.stmts.Tx(db)
+		bus, err := cqrs.NewEventBusWithConfig(outboxPublisher{tx: db, stmts: b.stmts}, cqrs.EventBusConfig{
 			GeneratePublishTopic: func(p cqrs.GenerateEventPublishTopicParams) (string, error) { return p.EventName, nil },
 			OnPublish:            b.stampMetadata,
 			Marshaler:            eventMarshaler{},
@@ -160,6 +173,11 @@ func (b *Bus) Transaction(ctx context.Context, fn func(tx *Tx) error) error {
 	b.relay.Wake()
 	if b.cfg.OnCommit != nil {
 		b.cfg.OnCommit()
+	}
+	// Now that this goroutine holds no connection, prepare the statements
+	// that ran unprepared more than once; a failure only costs speed.
+	if err := b.stmts.Prepare(ctx); err != nil && ctx.Err() == nil {
+		b.cfg.Logger.WarnContext(ctx, "prepare statements", "error", err)
 	}
 	return nil
 }

@@ -149,3 +149,53 @@ func TestTransientErrorIsRetried(t *testing.T) {
 		t.Fatalf("attempts %d, inbox %d: want 3 attempts and one recorded message", attempts.Load(), inbox)
 	}
 }
+
+// The relay marks what it published within markDelay, and on a clean stop
+// marks the rest, so a restart publishes nothing again.
+func TestRelayMarksPublished(t *testing.T) {
+	dir := t.TempDir()
+	broker, err := StartBroker("127.0.0.1:0", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer broker.Shutdown()
+	producer := startTestBus(t, broker.URL(), filepath.Join(dir, "producer.db"), "producer", func(*Bus) {})
+	pending := func() int64 {
+		var n int64
+		if err := producer.db.Model(&OutboxMessage{}).Where("published_at IS NULL").Count(&n).Error; err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	for v := int64(1); v <= 5; v++ {
+		publishSettings(t, producer.Bus, v)
+	}
+	waitFor(t, "five marked published", func() bool { return pending() == 0 })
+	publishSettings(t, producer.Bus, 6)
+	nc, err := Connect(broker.URL(), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := nc.JetStream()
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "version 6 on the broker", func() bool {
+		info, err := js.StreamInfo(StreamName)
+		return err == nil && info.State.Msgs == 6
+	})
+	producer.stop() // closes its database: read it afresh
+	db, err := sqlite.Open(filepath.Join(dir, "producer.db"), Models()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sqlite.Close(db)
+	var n int64
+	if err := db.Model(&OutboxMessage{}).Where("published_at IS NULL").Count(&n).Error; err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Fatalf("%d outbox messages left unmarked after a clean stop", n)
+	}
+}

@@ -9,6 +9,8 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"gorm.io/gorm"
+
+	"eventually/pkg/sqlite"
 )
 
 // OutboxMessage is an event written in the same transaction as the state
@@ -23,9 +25,25 @@ type OutboxMessage struct {
 	PublishedAt *time.Time `gorm:"index"`
 }
 
+// Precomputed SQL for the outbox: gorm's insert of an OutboxMessage
+// written out once, run prepared for every event, and the relay's read and
+// mark. gorm's reflection cost more than these statements themselves.
+const (
+	insertOutboxSQL = "INSERT INTO `outbox_messages` (`uuid`,`topic`,`payload`,`metadata`,`created_at`) VALUES (?,?,?,?,?)"
+	// The relay reads past what it has already published (after is its
+	// cursor); after a restart the cursor is 0 and published_at decides.
+	readOutboxSQL = "SELECT `id`,`uuid`,`topic`,`payload`,`metadata` FROM `outbox_messages` " +
+		"WHERE `published_at` IS NULL AND `id` > ? ORDER BY `id` LIMIT ?"
+	// Everything up to the cursor is published: one statement marks it all.
+	markPublishedSQL = "UPDATE `outbox_messages` SET `published_at` = ? WHERE `published_at` IS NULL AND `id` <= ?"
+)
+
 // outboxPublisher is a Watermill publisher that writes into the outbox
 // table of one open transaction; the CQRS event bus publishes through it.
-type outboxPublisher struct{ tx *gorm.DB }
+type outboxPublisher struct {
+	tx    *gorm.DB
+	stmts *sqlite.Statements
+}
 
 func (p outboxPublisher) Publish(topic string, msgs ...*message.Message) error {
 	for _, msg := range msgs {
@@ -33,8 +51,8 @@ func (p outboxPublisher) Publish(topic string, msgs ...*message.Message) error {
 		if err != nil {
 			return fmt.Errorf("outbox %s: %w", topic, err)
 		}
-		row := OutboxMessage{UUID: msg.UUID, Topic: topic, Payload: msg.Payload, Metadata: string(meta)}
-		if err := p.tx.Create(&row).Error; err != nil {
+		_, err = p.stmts.Exec(msg.Context(), p.tx, insertOutboxSQL, msg.UUID, topic, msg.Payload, string(meta), time.Now().UTC())
+		if err != nil {
 			return fmt.Errorf("outbox %s: %w", topic, err)
 		}
 	}
@@ -44,7 +62,7 @@ func (p outboxPublisher) Publish(topic string, msgs ...*message.Message) error {
 func (outboxPublisher) Close() error { return nil }
 
 // relay publishes outbox messages to the broker in the order they were
-// written, marking each batch published.
+// written, and marks them published.
 //
 // Why not Watermill's forwarder: it reads the outbox through watermill-sql,
 // which has no SQLite adapter (and the watermill-sqlite modules are not
@@ -52,8 +70,16 @@ func (outboxPublisher) Close() error { return nil }
 // right after a commit, so no poll delay; retrying with backoff while the
 // broker is down; at-least-once, with the broker dropping a republished
 // event ID (TrackMsgId) and consumers' inboxes dropping the rest.
+//
+// Marking is behind publishing by up to markDelay: the relay keeps its own
+// cursor (the last ID the broker stored) and marks everything up to it in
+// one UPDATE every markDelay, instead of one write transaction per batch,
+// which under load was a third of a service's commits. A crash in between
+// only means those messages are published again after the restart, as a
+// crash between publish and mark always could: the broker drops the
+// repeated IDs (its duplicate window is minutes), the inboxes the rest.
 type relay struct {
-	db *gorm.DB
+	stmts *sqlite.Statements
 	// publish sends msgs[i] to topics[i] and says how many, from the
 	// first, the broker stored (batchPublisher.publish).
 	publish   func(topics []string, msgs []*message.Message) (int, error)
@@ -63,14 +89,21 @@ type relay struct {
 	// beforePublish, when set, runs before each batch is published. Tests
 	// use it to crash between the commit and the publish.
 	beforePublish func([]OutboxMessage)
+	// published is the highest ID the broker stored; marked, the highest
+	// the database says is published. Only the relay's goroutine uses them.
+	published, marked uint64
 }
 
-// relayBatchSize is how many outbox messages the relay reads and
-// publishes at once.
-const relayBatchSize = 256
+const (
+	// relayBatchSize is how many outbox messages the relay reads and
+	// publishes at once.
+	relayBatchSize = 256
+	// markDelay is how far marking may lag behind publishing.
+	markDelay = 50 * time.Millisecond
+)
 
-func newRelay(db *gorm.DB, pub *batchPublisher, logger *slog.Logger) *relay {
-	return &relay{db: db, publish: pub.publish, logger: logger, wake: make(chan struct{}, 1), batchSize: relayBatchSize}
+func newRelay(stmts *sqlite.Statements, pub *batchPublisher, logger *slog.Logger) *relay {
+	return &relay{stmts: stmts, publish: pub.publish, logger: logger, wake: make(chan struct{}, 1), batchSize: relayBatchSize}
 }
 
 // Wake tells the relay there is something to publish. It never blocks.
@@ -81,13 +114,25 @@ func (r *relay) Wake() {
 	}
 }
 
-// Run relays until ctx is done.
+// Run relays until ctx is done, then marks what it published.
 func (r *relay) Run(ctx context.Context) {
+	defer r.markOnExit()
 	const minBackoff, maxBackoff = 100 * time.Millisecond, 5 * time.Second
 	backoff := minBackoff
 	failing := false
+	// A safety net only: every commit wakes the relay.
+	poll := time.NewTimer(time.Second)
+	defer poll.Stop()
+	markTimer := time.NewTimer(markDelay)
+	markTimer.Stop()
+	defer markTimer.Stop()
+	markArmed := false
 	for {
-		n, err := r.relayBatch()
+		n, err := r.relayBatch(ctx)
+		if r.published > r.marked && !markArmed {
+			markTimer.Reset(markDelay)
+			markArmed = true
+		}
 		switch {
 		case err != nil:
 			if !failing {
@@ -107,25 +152,26 @@ func (r *relay) Run(ctx context.Context) {
 		if n == r.batchSize {
 			continue // more waiting
 		}
+		poll.Reset(time.Second)
 		select {
 		case <-ctx.Done():
 			return
 		case <-r.wake:
-		case <-time.After(time.Second):
-			// A safety net only: every commit wakes the relay.
+		case <-markTimer.C:
+			markArmed = false
+			if err := r.mark(ctx); err != nil {
+				r.logger.Warn("outbox relay cannot mark published, will retry", "error", err)
+			}
+		case <-poll.C:
 		}
 	}
 }
 
 // relayBatch publishes the oldest unpublished messages and returns how many.
-func (r *relay) relayBatch() (int, error) {
-	var batch []OutboxMessage
-	err := r.db.Where("published_at IS NULL").Order("id").Limit(r.batchSize).Find(&batch).Error
-	if err != nil {
-		return 0, fmt.Errorf("read outbox: %w", err)
-	}
-	if len(batch) == 0 {
-		return 0, nil
+func (r *relay) relayBatch(ctx context.Context) (int, error) {
+	batch, err := r.read(ctx)
+	if err != nil || len(batch) == 0 {
+		return 0, err
 	}
 	if r.beforePublish != nil {
 		r.beforePublish(batch)
@@ -141,8 +187,8 @@ func (r *relay) relayBatch() (int, error) {
 	stored, err := r.publish(topics, msgs)
 	// Only what the broker stored counts, and only in order: the rest of
 	// the batch is read and sent again.
-	if markErr := r.markPublished(batch[:stored]); markErr != nil && err == nil {
-		err = markErr
+	if stored > 0 {
+		r.published = batch[stored-1].ID
 	}
 	if err != nil {
 		return 0, err
@@ -150,19 +196,47 @@ func (r *relay) relayBatch() (int, error) {
 	return len(batch), nil
 }
 
-func (r *relay) markPublished(rows []OutboxMessage) error {
-	if len(rows) == 0 {
+// read returns up to batchSize unpublished messages after the cursor, in order.
+func (r *relay) read(ctx context.Context) ([]OutboxMessage, error) {
+	rows, err := r.stmts.Query(ctx, readOutboxSQL, r.published, r.batchSize)
+	if err != nil {
+		return nil, fmt.Errorf("read outbox: %w", err)
+	}
+	defer rows.Close()
+	var batch []OutboxMessage
+	for rows.Next() {
+		var m OutboxMessage
+		if err := rows.Scan(&m.ID, &m.UUID, &m.Topic, &m.Payload, &m.Metadata); err != nil {
+			return nil, fmt.Errorf("read outbox: %w", err)
+		}
+		batch = append(batch, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read outbox: %w", err)
+	}
+	return batch, nil
+}
+
+// mark records in the database that everything up to the cursor is published.
+func (r *relay) mark(ctx context.Context) error {
+	if r.published <= r.marked {
 		return nil
 	}
-	ids := make([]uint64, len(rows))
-	for i, row := range rows {
-		ids[i] = row.ID
+	if _, err := r.stmts.ExecOutside(ctx, markPublishedSQL, time.Now().UTC(), r.published); err != nil {
+		return fmt.Errorf("mark outbox published up to %d: %w", r.published, err)
 	}
-	err := r.db.Model(&OutboxMessage{}).Where("id IN ?", ids).Update("published_at", time.Now().UTC()).Error
-	if err != nil {
-		return fmt.Errorf("mark outbox published: %w", err)
-	}
+	r.marked = r.published
 	return nil
+}
+
+// markOnExit marks what was published before the service stops, so a
+// clean restart publishes nothing twice.
+func (r *relay) markOnExit() {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := r.mark(ctx); err != nil {
+		r.logger.Warn("outbox relay: marking published on exit", "error", err)
+	}
 }
 
 // sleep waits d or until ctx is done; false means ctx is done.

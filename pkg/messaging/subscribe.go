@@ -80,7 +80,7 @@ func (b *Bus) handleOnce(ctx context.Context, consumer string, fn func(tx *Tx) e
 	msg := cqrs.OriginalMessageFromCtx(ctx)
 	duplicate := false
 	err := b.Transaction(ctx, func(tx *Tx) error {
-		first, err := firstDelivery(tx.DB, consumer, msg.UUID)
+		first, err := firstDelivery(ctx, b.stmts, tx.DB, consumer, msg.UUID)
 		if err != nil || !first {
 			duplicate = !first
 			return err
