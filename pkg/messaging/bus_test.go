@@ -52,6 +52,18 @@ func startTestBus(t *testing.T, brokerURL, dbPath, service string, register func
 	return tb
 }
 
+// startTestBroker starts a broker in a temp dir, shut down when the test ends.
+func startTestBroker(tb testing.TB) (string, *Broker) {
+	tb.Helper()
+	dir := tb.TempDir()
+	broker, err := StartBroker("127.0.0.1:0", dir)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(broker.Shutdown)
+	return dir, broker
+}
+
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
@@ -76,12 +88,7 @@ func publishSettings(t *testing.T, b *Bus, version int64) {
 // A consumer that restarts gets what it missed and nothing old again,
 // even with an empty inbox: its durable consumer survived the restart.
 func TestDurableConsumerSurvivesRestart(t *testing.T) {
-	dir := t.TempDir()
-	broker, err := StartBroker("127.0.0.1:0", dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer broker.Shutdown()
+	dir, broker := startTestBroker(t)
 	producer := startTestBus(t, broker.URL(), filepath.Join(dir, "producer.db"), "producer", func(*Bus) {})
 	defer producer.stop()
 
@@ -124,12 +131,7 @@ func TestDurableConsumerSurvivesRestart(t *testing.T) {
 // A transient error is retried with backoff and the message is handled
 // once; it is not sent to the poison topic.
 func TestTransientErrorIsRetried(t *testing.T) {
-	dir := t.TempDir()
-	broker, err := StartBroker("127.0.0.1:0", dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer broker.Shutdown()
+	dir, broker := startTestBroker(t)
 	var attempts, committed atomic.Int64
 	consumer := startTestBus(t, broker.URL(), filepath.Join(dir, "consumer.db"), "consumer", func(b *Bus) {
 		Handle(b, func(ctx context.Context, tx *Tx, ev *events.SettingsChanged) error {
@@ -153,12 +155,7 @@ func TestTransientErrorIsRetried(t *testing.T) {
 // The relay marks what it published within markDelay, and on a clean stop
 // marks the rest, so a restart publishes nothing again.
 func TestRelayMarksPublished(t *testing.T) {
-	dir := t.TempDir()
-	broker, err := StartBroker("127.0.0.1:0", dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer broker.Shutdown()
+	dir, broker := startTestBroker(t)
 	producer := startTestBus(t, broker.URL(), filepath.Join(dir, "producer.db"), "producer", func(*Bus) {})
 	pending := func() int64 {
 		var n int64
@@ -172,12 +169,7 @@ func TestRelayMarksPublished(t *testing.T) {
 	}
 	waitFor(t, "five marked published", func() bool { return pending() == 0 })
 	publishSettings(t, producer.Bus, 6)
-	nc, err := Connect(broker.URL(), "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := nc.JetStream()
+	js, err := producer.pubConn.JetStream()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,12 +20,7 @@ import (
 // a temp dir, as a service has them.
 func benchBus(b *testing.B) (*Bus, *gorm.DB) {
 	b.Helper()
-	dir := b.TempDir()
-	broker, err := StartBroker("127.0.0.1:0", dir)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(broker.Shutdown)
+	dir, broker := startTestBroker(b)
 	db, err := sqlite.Open(filepath.Join(dir, "bench.db"), Models()...)
 	if err != nil {
 		b.Fatal(err)
