@@ -37,8 +37,12 @@ func overlordCommand(ctx context.Context, cfg config, args []string, stdout io.W
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "overlord: rebuilt %d messages in %s (%.0f messages/s)\n",
-		r.Messages, r.Took.Round(time.Millisecond), r.PerSecond())
+	how := "into a new file"
+	if r.InPlace {
+		how = "in place: overlord is running"
+	}
+	fmt.Fprintf(stdout, "overlord: rebuilt %d messages in %s (%.0f messages/s), %s\n",
+		r.Messages, r.Took.Round(time.Millisecond), r.PerSecond(), how)
 	return nil
 }
 

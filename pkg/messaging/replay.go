@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -20,18 +22,22 @@ type Replayed struct {
 	StoredAt time.Time // when the broker stored it
 }
 
-// replayBuffer is how many messages the client asks the broker for ahead
-// of the one being processed: replay is throughput, not latency.
-const replayBuffer = 4096
-
 // Replay reads every message of the given topics from the start of the
 // stream up to its last message when Replay began, oldest first, decoded
-// as the services' consumers decode them, and calls fn with each. It uses
-// an ordered consumer: ephemeral, unacknowledged, gone when Replay
-// returns, so it leaves the durable consumers alone. It returns how many
-// messages fn got.
+// as the services' consumers decode them, and calls fn with each, one at
+// a time. It uses an ordered consumer: ephemeral, unacknowledged, gone
+// when Replay returns, so it leaves the durable consumers alone. It
+// returns how many messages fn got.
+//
+// The consumer is a push consumer: the broker streams the messages with
+// flow control instead of answering pull requests, which read a million
+// messages about twice as fast. A message lost on the way (the client too
+// slow) is a gap the ordered consumer notices; it then restarts after the
+// last message delivered, so fn still sees each message once, in order.
 func Replay(ctx context.Context, brokerURL string, topics []string, fn func(Replayed) error) (int, error) {
-	nc, err := nats.Connect(brokerURL, nats.Name("replay"))
+	r := &replay{fn: fn, done: make(chan struct{})}
+	nc, err := nats.Connect(brokerURL, nats.Name("replay"), nats.NoReconnect(),
+		nats.ClosedHandler(func(*nats.Conn) { r.finish(errors.New("connection to the broker closed")) }))
 	if err != nil {
 		return 0, fmt.Errorf("replay: connect to %s: %w", brokerURL, err)
 	}
@@ -49,50 +55,110 @@ func Replay(ctx context.Context, brokerURL string, topics []string, fn func(Repl
 	}
 	// The end is fixed at the start, so replay ends while services keep
 	// publishing; what comes later reaches the durable consumers.
-	last := stream.CachedInfo().State.LastSeq
-	if last == 0 {
+	info := stream.CachedInfo()
+	r.last = info.State.LastSeq
+	if r.last == 0 {
 		return 0, nil
 	}
-	consumer, err := stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{FilterSubjects: topics})
+	opts := []nats.SubOpt{nats.OrderedConsumer(), nats.BindStream(StreamName)}
+	// A filter of several subjects costs the broker a subject match per
+	// message; when the topics are all the stream holds, none is needed.
+	if !coversAll(topics, info.Config.Subjects) {
+		opts = append(opts, nats.ConsumerFilterSubjects(topics...))
+	}
+	legacy, err := nc.JetStream()
+	if err != nil {
+		return 0, fmt.Errorf("replay: %w", err)
+	}
+	sub, err := legacy.Subscribe("", r.handle, opts...)
 	if err != nil {
 		return 0, fmt.Errorf("replay: consumer: %w", err)
 	}
-	iter, err := consumer.Messages(jetstream.PullMaxMessages(replayBuffer))
-	if err != nil {
-		return 0, fmt.Errorf("replay: consume: %w", err)
+	// Flow control bounds what waits in the client; the pending limits
+	// must not drop messages before it does.
+	if err := sub.SetPendingLimits(-1, -1); err != nil {
+		return 0, fmt.Errorf("replay: %w", err)
 	}
-	defer iter.Stop()
-	stop := context.AfterFunc(ctx, iter.Stop)
-	defer stop()
+	select {
+	case <-r.done:
+	case <-ctx.Done():
+		r.finish(ctx.Err())
+	}
+	err = sub.Unsubscribe()
+	// No callback runs after this, and none will start.
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.stopped = true
+	if r.err != nil {
+		if ctx.Err() != nil {
+			return r.n, ctx.Err()
+		}
+		return r.n, r.err
+	}
+	if err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
+		return r.n, fmt.Errorf("replay: stop the consumer: %w", err)
+	}
+	return r.n, nil
+}
 
-	n := 0
-	for {
-		m, err := iter.Next()
-		if err != nil {
-			if ctx.Err() != nil {
-				return n, ctx.Err()
-			}
-			return n, fmt.Errorf("replay: after %d messages: %w", n, err)
-		}
-		meta, err := m.Metadata()
-		if err != nil {
-			return n, fmt.Errorf("replay: message metadata: %w", err)
-		}
-		if meta.Sequence.Stream > last {
-			return n, nil
-		}
-		msg, err := decodeStored(m)
-		if err != nil {
-			return n, fmt.Errorf("replay: message %d: %w", meta.Sequence.Stream, err)
-		}
-		err = fn(Replayed{Message: msg, Topic: m.Subject(), Sequence: meta.Sequence.Stream, StoredAt: meta.Timestamp})
-		if err != nil {
-			return n, err
-		}
-		n++
-		if meta.Sequence.Stream == last || meta.NumPending == 0 {
-			return n, nil
-		}
+// replay is one Replay's state, shared with the subscription's callback.
+type replay struct {
+	fn   func(Replayed) error
+	last uint64 // the stream's last sequence when the replay began
+
+	mu      sync.Mutex // held while a message is handled
+	n       int
+	stopped bool
+	err     error
+	once    sync.Once
+	done    chan struct{}
+}
+
+// finish ends the replay, with err if it failed; the first call counts.
+func (r *replay) finish(err error) {
+	r.once.Do(func() {
+		r.err = err
+		close(r.done)
+	})
+}
+
+// handle runs on the subscription's goroutine, one message at a time.
+func (r *replay) handle(m *nats.Msg) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.stopped || r.isDone() {
+		return
+	}
+	meta, err := m.Metadata()
+	if err != nil {
+		r.finish(fmt.Errorf("replay: message metadata: %w", err))
+		return
+	}
+	if meta.Sequence.Stream > r.last {
+		r.finish(nil)
+		return
+	}
+	msg, err := tolerantUnmarshaler{}.Unmarshal(m)
+	if err != nil {
+		r.finish(fmt.Errorf("replay: message %d: %w", meta.Sequence.Stream, err))
+		return
+	}
+	if err := r.fn(Replayed{Message: msg, Topic: m.Subject, Sequence: meta.Sequence.Stream, StoredAt: meta.Timestamp}); err != nil {
+		r.finish(err)
+		return
+	}
+	r.n++
+	if meta.Sequence.Stream == r.last || meta.NumPending == 0 {
+		r.finish(nil)
+	}
+}
+
+func (r *replay) isDone() bool {
+	select {
+	case <-r.done:
+		return true
+	default:
+		return false
 	}
 }
 
@@ -103,4 +169,14 @@ func decodeStored(m jetstream.Msg) (*message.Message, error) {
 	return tolerantUnmarshaler{}.Unmarshal(&nats.Msg{
 		Subject: m.Subject(), Reply: m.Reply(), Header: m.Headers(), Data: m.Data(),
 	})
+}
+
+// coversAll reports whether topics include every one of subjects.
+func coversAll(topics, subjects []string) bool {
+	for _, s := range subjects {
+		if !slices.Contains(topics, s) {
+			return false
+		}
+	}
+	return len(subjects) > 0
 }

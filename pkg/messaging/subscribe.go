@@ -76,6 +76,31 @@ func (b *Bus) HandleMessage(topic string, fn func(ctx context.Context, tx *Tx, m
 	})
 }
 
+// HandleMessageWithoutInbox is HandleMessage for a handler whose effect
+// is itself once per message UUID, e.g. a row keyed by the UUID inserted
+// with ON CONFLICT DO NOTHING (overlord's store): that key is the inbox,
+// and a second row per message in the inbox table would only cost. fn
+// gets no transaction and so publishes nothing; a redelivered message
+// must change nothing, which is fn's to keep.
+func (b *Bus) HandleMessageWithoutInbox(topic string, fn func(ctx context.Context, msg *message.Message) error) {
+	name := b.cfg.Service + " on " + topic
+	b.handlers = append(b.handlers, registration{
+		name: name, topic: topic, durable: DurableName(b.cfg.Service, topic),
+		add: func(sub message.Subscriber) error {
+			b.router.AddConsumerHandler(name, topic, sub, func(msg *message.Message) error {
+				if err := fn(cqrs.CtxWithOriginalMessage(msg.Context(), msg), msg); err != nil {
+					return fmt.Errorf("%s: message %s: %w", name, msg.UUID, err)
+				}
+				if b.cfg.OnCommit != nil {
+					b.cfg.OnCommit()
+				}
+				return nil
+			})
+			return nil
+		},
+	})
+}
+
 func (b *Bus) handleOnce(ctx context.Context, consumer string, fn func(tx *Tx) error) error {
 	msg := cqrs.OriginalMessageFromCtx(ctx)
 	duplicate := false

@@ -5,7 +5,9 @@ package overlord
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -25,34 +27,70 @@ type Config struct {
 // Overlord is the watcher service.
 type Overlord struct {
 	*service.Parts
+	lock   *os.File  // the store's lock, held while overlord runs
+	insert *sql.Stmt // stores one message, once
 }
 
 // New builds overlord: its message store, a durable consumer per topic
 // and its HTTP server.
 func New(cfg Config) (*Overlord, error) {
+	// A rebuild replaces the database file only while nobody holds this.
+	lock, err := lockStore(cfg.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w (another overlord, or a rebuild, uses %s)", Name, err, cfg.DataDir)
+	}
+	o, err := build(cfg)
+	if err != nil {
+		unlockStore(lock)
+		return nil, err
+	}
+	o.lock = lock
+	return o, nil
+}
+
+func build(cfg Config) (*Overlord, error) {
 	parts, err := service.New(Name, cfg.Config, &Message{})
 	if err != nil {
 		return nil, err
 	}
-	o := &Overlord{Parts: parts}
+	sqlDB, err := parts.DB.DB()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", Name, err)
+	}
+	insert, err := sqlDB.Prepare(insertSQL(1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: prepare insert: %w", Name, err)
+	}
+	o := &Overlord{Parts: parts, insert: insert}
 	// Every topic with consumers of its own: overlord sees what the
 	// services see, and what it missed while it was down.
 	for _, topic := range messaging.Topics() {
-		o.Bus.HandleMessage(topic, o.keep(topic))
+		o.Bus.HandleMessageWithoutInbox(topic, o.keep(topic))
 	}
 	o.routes()
 	return o, nil
 }
 
 // Run runs overlord until ctx is done.
-func (o *Overlord) Run(ctx context.Context) error { return o.Parts.Run(ctx) }
+func (o *Overlord) Run(ctx context.Context) error {
+	defer unlockStore(o.lock)
+	return o.Parts.Run(ctx)
+}
 
-// keep stores each message of a topic as it arrives.
-func (o *Overlord) keep(topic string) func(ctx context.Context, tx *messaging.Tx, msg *message.Message) error {
-	return func(ctx context.Context, tx *messaging.Tx, msg *message.Message) error {
+// keep stores each message of a topic as it arrives. The message's UUID
+// is the store's primary key and the insert skips one already stored, so
+// one statement is both the effect and the inbox: a redelivered message
+// changes nothing.
+func (o *Overlord) keep(topic string) func(ctx context.Context, msg *message.Message) error {
+	return func(ctx context.Context, msg *message.Message) error {
 		row := record(msg, topic, time.Now())
-		if err := insert(tx.DB, []Message{row}); err != nil {
+		res, err := o.insert.ExecContext(ctx, row.args(make([]any, 0, len(columns)))...)
+		if err != nil {
 			return fmt.Errorf("keep %s message %s: %w", topic, msg.UUID, err)
+		}
+		if n, err := res.RowsAffected(); err == nil && n == 0 {
+			o.Logger.InfoContext(ctx, "message already stored, acknowledged again",
+				"topic", topic, "message_uuid", msg.UUID)
 		}
 		return nil
 	}

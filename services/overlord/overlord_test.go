@@ -3,6 +3,9 @@ package overlord_test
 import (
 	"bytes"
 	"context"
+	"errors"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -48,12 +51,13 @@ func TestCatchesUpThenRebuildsTheSameStore(t *testing.T) {
 		}
 	}
 
+	// Overlord runs, so the store is rebuilt in place under it.
 	rebuilt, err := overlord.Rebuild(context.Background(), s.DataDir, s.BrokerURL())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rebuilt.Messages != total {
-		t.Fatalf("rebuild replayed %d messages, want %d", rebuilt.Messages, total)
+	if rebuilt.Messages != total || !rebuilt.InPlace {
+		t.Fatalf("rebuild replayed %d messages, in place %v; want %d, in place", rebuilt.Messages, rebuilt.InPlace, total)
 	}
 	if n := len(messages(t, s, "?limit=1000")); n != total {
 		t.Fatalf("%d messages after the rebuild, want %d", n, total)
@@ -67,6 +71,68 @@ func TestCatchesUpThenRebuildsTheSameStore(t *testing.T) {
 	})
 	if n := len(messages(t, s, "?event_name=settings.changed")); n != 2 {
 		t.Fatalf("%d settings.changed, want 2", n)
+	}
+}
+
+// With overlord stopped, a rebuild writes a new database file and puts it
+// in place of the old one (and of its WAL); overlord started on it serves
+// the rebuilt store and goes on storing each new message once.
+func TestRebuildWhileStoppedReplacesTheFile(t *testing.T) {
+	s := st.Start(t, st.Options{Stage: 5, AutoApprove: true})
+	submit(t, s, "demo-7")
+	st.Eventually(t, wait, "overlord has the order", func() bool {
+		return s.StreamCount("order.finalized") == 1 && len(messages(t, s, "?limit=1000")) == 4
+	})
+	s.StopService("overlord")
+	// As a crashed overlord would leave it: the rebuild must not let
+	// SQLite apply an old WAL to the new file.
+	if err := os.WriteFile(filepath.Join(s.DataDir, "overlord.db-wal"), []byte("stale"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	rebuilt, err := overlord.Rebuild(context.Background(), s.DataDir, s.BrokerURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rebuilt.Messages != 4 || rebuilt.InPlace {
+		t.Fatalf("rebuild replayed %d messages, in place %v; want 4 into a new file", rebuilt.Messages, rebuilt.InPlace)
+	}
+	for _, leftover := range []string{"overlord.db.rebuild", "overlord.db-wal"} {
+		if _, err := os.Stat(filepath.Join(s.DataDir, leftover)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s left after the rebuild (%v)", leftover, err)
+		}
+	}
+
+	s.StartService("overlord")
+	if n := len(messages(t, s, "?limit=1000")); n != 4 {
+		t.Fatalf("%d messages after the rebuild, want 4", n)
+	}
+	if got := events(waitTimeline(t, s, "/api/requests/demo-7", 4).Messages); !slices.Equal(got, lifecycle) {
+		t.Fatalf("request demo-7 after the rebuild: %v, want %v", got, lifecycle)
+	}
+	st.Must(t, st.Call(t, "PUT", s.URL("alpha")+"/api/settings", map[string]any{"fee_enabled": false}), 200)
+	st.Eventually(t, wait, "the new message stored once", func() bool {
+		return s.Settled("overlord") && len(messages(t, s, "?limit=1000")) == 5
+	})
+}
+
+// A message delivered twice (published again under the same UUID, as a
+// relay resending after the broker's dedup window would) is stored once:
+// the store's primary key is overlord's inbox.
+func TestRedeliveredMessageIsStoredOnce(t *testing.T) {
+	s := st.Start(t, st.Options{Stage: 5, Services: []string{"alpha", "overlord"}})
+	st.Must(t, st.Call(t, "PUT", s.URL("alpha")+"/api/settings", map[string]any{"discount_enabled": true}), 200)
+	st.Eventually(t, wait, "overlord has the change", func() bool { return len(messages(t, s, "")) == 1 })
+	first := messages(t, s, "")[0]
+
+	msg := s.LastMessage("settings.changed")
+	s.PublishRaw("settings.changed", msg.Payload, msg.Metadata, false)
+	st.Eventually(t, wait, "overlord acknowledged both deliveries", func() bool {
+		return s.StreamCount("settings.changed") == 2 && s.Settled("overlord")
+	})
+	got := messages(t, s, "")
+	if len(got) != 1 || got[0] != first {
+		t.Fatalf("after a second delivery: %+v, want only %+v", got, first)
 	}
 }
 

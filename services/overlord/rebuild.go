@@ -2,19 +2,32 @@ package overlord
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"time"
 
+	gormsqlite "gorm.io/driver/sqlite"
 	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
 
 	"eventually/pkg/messaging"
 	"eventually/pkg/sqlite"
 )
 
-// rebuildBatch is how many messages commit in one transaction: large
-// enough that commits do not dominate, small enough to bound memory.
-const rebuildBatch = 500
+const (
+	// rowsPerInsert rows go in one INSERT: 16 columns each makes 8,000
+	// variables, under SQLite's limit of 32,766.
+	rowsPerInsert = 500
+	// rowsPerCommit rows commit together: commits are cheap without a
+	// journal, this only bounds what a commit writes out at once.
+	rowsPerCommit = 50_000
+	// rebuildCacheKiB is the page cache of the rebuilding connection: the
+	// UUID index takes random inserts, which must not go to disk each time.
+	rebuildCacheKiB = 128 << 10
+)
 
 // secondaryIndexes are the indexed fields of Message besides its UUID.
 var secondaryIndexes = []string{"EventName", "CorrelationID", "OccurredAt", "OrderGUID", "CartGUID"}
@@ -23,6 +36,9 @@ var secondaryIndexes = []string{"EventName", "CorrelationID", "OccurredAt", "Ord
 type Rebuilt struct {
 	Messages int
 	Took     time.Duration
+	// InPlace is set when overlord was running, so the store was rebuilt
+	// in its open database rather than in a new file.
+	InPlace bool
 }
 
 // PerSecond is the rebuild's throughput.
@@ -33,63 +49,231 @@ func (r Rebuilt) PerSecond() float64 {
 	return float64(r.Messages) / r.Took.Seconds()
 }
 
-// Rebuild drops overlord's message store in dataDir and rebuilds it by
-// replaying the stream from its first message. The store is only a view
-// of the stream, so it can always be thrown away and built again.
+// Rebuild throws overlord's message store in dataDir away and rebuilds it
+// by replaying the stream from its first message. The store is only a
+// view of the stream, so it can always be thrown away and built again.
 //
-// It may run while overlord runs: the durable consumers keep storing what
-// arrives, and a message both of them see is stored once (by UUID).
+// With overlord stopped, it writes a new database file as fast as SQLite
+// goes (no journal, no syncs, indexes built at the end) and renames it
+// over the old one. While overlord runs (it holds the store's lock), the
+// file cannot be replaced under its open connection, so the rebuild
+// empties the store in place and refills it through the normal, journaled
+// database: slower, and the durable consumers keep storing what arrives
+// meanwhile (a message both see is stored once, by UUID).
 func Rebuild(ctx context.Context, dataDir, brokerURL string) (Rebuilt, error) {
 	start := time.Now()
-	db, err := sqlite.Open(filepath.Join(dataDir, Name+".db"), &Message{})
+	r := Rebuilt{}
+	lock, err := lockStore(dataDir)
+	switch {
+	case errors.Is(err, errStoreInUse):
+		r.InPlace = true
+		r.Messages, err = rebuildInPlace(ctx, dataDir, brokerURL)
+	case err != nil:
+		return r, fmt.Errorf("rebuild: %w", err)
+	default:
+		r.Messages, err = rebuildFile(ctx, dataDir, brokerURL)
+		unlockStore(lock)
+	}
 	if err != nil {
-		return Rebuilt{}, fmt.Errorf("rebuild: %w", err)
+		return r, fmt.Errorf("rebuild after %d messages: %w", r.Messages, err)
 	}
-	defer sqlite.Close(db)
-	// Dropped before the replay starts, so nothing a durable consumer
-	// stores while the replay runs is lost.
-	if err := db.WithContext(ctx).Session(&gorm.Session{AllowGlobalUpdate: true}).Delete(&Message{}).Error; err != nil {
-		return Rebuilt{}, fmt.Errorf("rebuild: drop the store: %w", err)
+	r.Took = time.Since(start)
+	return r, nil
+}
+
+// rebuildFile builds the store in a new file and renames it into place.
+// The caller holds the store's lock, so no overlord has the old file open.
+func rebuildFile(ctx context.Context, dataDir, brokerURL string) (int, error) {
+	path := filepath.Join(dataDir, Name+".db")
+	tmp := path + ".rebuild"
+	if err := removeFile(tmp); err != nil {
+		return 0, err
 	}
-	// Secondary indexes are built once at the end, not row by row: the
-	// UUID index stays, it is what keeps each message once.
-	for _, field := range secondaryIndexes {
-		if err := db.Migrator().DropIndex(&Message{}, field); err != nil {
-			return Rebuilt{}, fmt.Errorf("rebuild: drop index of %s: %w", field, err)
+	// Nothing reads this file until it is renamed into place, so it needs
+	// neither a journal nor syncs: a crash mid-rebuild leaves only a
+	// half-written temp file, which the next rebuild deletes.
+	dsn := fmt.Sprintf("file:%s?_journal_mode=OFF&_sync=OFF&_locking_mode=EXCLUSIVE&_cache_size=-%d", tmp, rebuildCacheKiB)
+	db, err := gorm.Open(gormsqlite.Open(dsn), &gorm.Config{Logger: logger.Discard, SkipDefaultTransaction: true})
+	if err != nil {
+		return 0, fmt.Errorf("open %s: %w", tmp, err)
+	}
+	n, err := fill(ctx, db, brokerURL)
+	if cerr := sqlite.Close(db); err == nil && cerr != nil {
+		err = fmt.Errorf("close %s: %w", tmp, cerr)
+	}
+	if err == nil {
+		err = syncFile(tmp)
+	}
+	if err != nil {
+		removeFile(tmp)
+		return n, err
+	}
+	// The old store's WAL goes before the rename, or SQLite would apply it
+	// to the new file on the next open. (Its shared-memory index with it.)
+	for _, stale := range []string{path + "-wal", path + "-shm"} {
+		if err := removeFile(stale); err != nil {
+			return n, err
 		}
 	}
-	w := &batchWriter{db: db.WithContext(ctx), batch: make([]Message, 0, rebuildBatch)}
-	n, err := messaging.Replay(ctx, brokerURL, messaging.Topics(), w.add)
-	if err == nil {
-		err = w.flush()
+	if err := os.Rename(tmp, path); err != nil {
+		return n, fmt.Errorf("put the rebuilt store in place: %w", err)
 	}
-	// The indexes come back however the replay ended.
-	if merr := db.AutoMigrate(&Message{}); err == nil {
-		err = merr
-	}
+	return n, nil
+}
+
+// rebuildInPlace empties and refills the store of a running overlord.
+func rebuildInPlace(ctx context.Context, dataDir, brokerURL string) (int, error) {
+	db, err := sqlite.Open(filepath.Join(dataDir, Name+".db"), &Message{})
 	if err != nil {
-		return Rebuilt{}, fmt.Errorf("rebuild after %d messages: %w", n, err)
+		return 0, err
 	}
-	return Rebuilt{Messages: n, Took: time.Since(start)}, nil
-}
-
-// batchWriter stores replayed messages a batch per transaction.
-type batchWriter struct {
-	db    *gorm.DB
-	batch []Message
-}
-
-func (w *batchWriter) add(m messaging.Replayed) error {
-	// The broker's store time is when overlord would have received it.
-	w.batch = append(w.batch, record(m.Message, m.Topic, m.StoredAt))
-	if len(w.batch) < rebuildBatch {
-		return nil
+	defer sqlite.Close(db)
+	// Emptied before the replay starts, so nothing a durable consumer
+	// stores while the replay runs is lost.
+	if err := db.WithContext(ctx).Session(&gorm.Session{AllowGlobalUpdate: true}).Delete(&Message{}).Error; err != nil {
+		return 0, fmt.Errorf("empty the store: %w", err)
 	}
-	return w.flush()
+	return fill(ctx, db, brokerURL)
 }
 
-func (w *batchWriter) flush() error {
-	err := w.db.Transaction(func(tx *gorm.DB) error { return insert(tx, w.batch) })
-	w.batch = w.batch[:0]
-	return err
+// fill replays the stream into db's messages table. Secondary indexes are
+// built once at the end, sorted, not row by row; the UUID index stays, it
+// is what keeps each message once.
+func fill(ctx context.Context, db *gorm.DB, brokerURL string) (int, error) {
+	if err := db.AutoMigrate(&Message{}); err != nil {
+		return 0, fmt.Errorf("migrate: %w", err)
+	}
+	// Lets SQLite's sorter use a second thread to build the indexes.
+	if err := db.Exec("PRAGMA threads = 2").Error; err != nil {
+		return 0, fmt.Errorf("pragma threads: %w", err)
+	}
+	for _, field := range secondaryIndexes {
+		if err := db.Migrator().DropIndex(&Message{}, field); err != nil {
+			return 0, fmt.Errorf("drop index of %s: %w", field, err)
+		}
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return 0, err
+	}
+	n, err := replayInto(ctx, sqlDB, brokerURL)
+	// The indexes come back however the replay ended.
+	if merr := db.AutoMigrate(&Message{}); err == nil && merr != nil {
+		err = fmt.Errorf("build indexes: %w", merr)
+	}
+	return n, err
+}
+
+// replayInto replays the stream and inserts what it reads, in two
+// goroutines: one reads and turns messages into rows' values, one only
+// writes, so both cores work.
+func replayInto(ctx context.Context, db *sql.DB, brokerURL string) (int, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	batches := make(chan []any, 8) // the values of up to rowsPerInsert rows
+	written := make(chan error, 1)
+	go func() {
+		err := writeBatches(ctx, db, batches)
+		if err != nil {
+			cancel() // stops the replay
+		}
+		written <- err
+	}()
+
+	width := len(columns)
+	batch := make([]any, 0, rowsPerInsert*width)
+	send := func() error {
+		select {
+		case batches <- batch:
+			batch = make([]any, 0, rowsPerInsert*width)
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	n, err := messaging.Replay(ctx, brokerURL, messaging.Topics(), func(m messaging.Replayed) error {
+		// The broker's store time is when overlord would have received it.
+		row := record(m.Message, m.Topic, m.StoredAt)
+		if batch = row.args(batch); len(batch) < rowsPerInsert*width {
+			return nil
+		}
+		return send()
+	})
+	if err == nil && len(batch) > 0 {
+		err = send()
+	}
+	close(batches)
+	if werr := <-written; werr != nil {
+		return n, werr // the cause; the replay only saw the cancel
+	}
+	return n, err
+}
+
+// writeBatches inserts batches with a prepared multi-row statement,
+// rowsPerCommit rows per transaction.
+func writeBatches(ctx context.Context, db *sql.DB, batches <-chan []any) (err error) {
+	var (
+		tx   *sql.Tx
+		full *sql.Stmt
+		inTx int
+	)
+	defer func() {
+		if tx != nil {
+			tx.Rollback()
+		}
+	}()
+	for values := range batches {
+		if tx == nil {
+			if tx, err = db.BeginTx(ctx, nil); err != nil {
+				return fmt.Errorf("begin: %w", err)
+			}
+			if full, err = tx.PrepareContext(ctx, insertSQL(rowsPerInsert)); err != nil {
+				return fmt.Errorf("prepare insert: %w", err)
+			}
+		}
+		rows := len(values) / len(columns)
+		if rows == rowsPerInsert {
+			_, err = full.ExecContext(ctx, values...)
+		} else {
+			_, err = tx.ExecContext(ctx, insertSQL(rows), values...)
+		}
+		if err != nil {
+			return fmt.Errorf("store %d messages: %w", rows, err)
+		}
+		if inTx += rows; inTx >= rowsPerCommit {
+			if err = tx.Commit(); err != nil {
+				return fmt.Errorf("commit: %w", err)
+			}
+			tx, inTx = nil, 0
+		}
+	}
+	if tx != nil {
+		err, tx = tx.Commit(), nil
+		if err != nil {
+			return fmt.Errorf("commit: %w", err)
+		}
+	}
+	return nil
+}
+
+// syncFile flushes a file to disk: the rebuild wrote it without syncs,
+// and once it is in place it is the store.
+func syncFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("sync %s: %w", path, err)
+	}
+	defer f.Close()
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", path, err)
+	}
+	return nil
+}
+
+// removeFile removes a file if it exists.
+func removeFile(path string) error {
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("remove %s: %w", path, err)
+	}
+	return nil
 }
