@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"eventually/internal/poll"
 	st "eventually/internal/systemtest"
 )
 
@@ -135,13 +136,10 @@ func submitOrder(t *testing.T, p *processes, label string) {
 	})
 }
 
+// retry runs try until it succeeds; it may run outside the test's
+// goroutine, so it reports with Errorf rather than stopping the test.
 func retry(t *testing.T, what string, try func() bool) {
-	deadline := time.Now().Add(faultWait)
-	for !try() {
-		if time.Now().After(deadline) {
-			t.Errorf("%s: gave up after %s", what, faultWait)
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
+	if !poll.Until(faultWait, 20*time.Millisecond, try) {
+		t.Errorf("%s: gave up after %s", what, faultWait)
 	}
 }

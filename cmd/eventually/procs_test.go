@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	st "eventually/internal/systemtest"
 	"eventually/pkg/messaging"
 )
 
@@ -102,20 +102,9 @@ func (p *processes) start(name string, env ...string) {
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait(); log.Close() }()
 	p.procs[name], p.exited[name] = cmd, exited
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		res, err := http.Get(p.url(name) + "/healthz")
-		if err == nil {
-			res.Body.Close()
-			if res.StatusCode == 200 {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			p.t.Fatalf("%s not healthy within 20s: %v", name, err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	st.Eventually(p.t, 20*time.Second, name+" healthy", func() bool {
+		return st.Call(p.t, "GET", p.url(name)+"/healthz", nil).Status == 200
+	})
 }
 
 // kill9 kills a service process the hard way and waits for it to be gone.

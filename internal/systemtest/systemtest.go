@@ -19,6 +19,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
 
+	"eventually/internal/poll"
 	"eventually/internal/system"
 	"eventually/pkg/logging"
 	"eventually/pkg/messaging"
@@ -209,12 +210,8 @@ func freeAddr(t testing.TB) string {
 // Eventually polls cond every 10 ms until it holds or the deadline passes.
 func Eventually(t testing.TB, limit time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", limit, what)
-		}
-		time.Sleep(10 * time.Millisecond)
+	if !poll.Until(limit, 10*time.Millisecond, cond) {
+		t.Fatalf("timed out after %s waiting for %s", limit, what)
 	}
 }
 
@@ -223,18 +220,16 @@ func Eventually(t testing.TB, limit time.Duration, what string, cond func() bool
 // ever held.
 func Never(t testing.TB, limit time.Duration, what string, cond func() bool, done func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(limit)
-	for {
-		if cond() {
-			t.Fatalf("%s happened", what)
-		}
-		if done() {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s", limit)
-		}
-		time.Sleep(10 * time.Millisecond)
+	happened := false
+	settled := poll.Until(limit, 10*time.Millisecond, func() bool {
+		happened = happened || cond()
+		return happened || done()
+	})
+	switch {
+	case happened:
+		t.Fatalf("%s happened", what)
+	case !settled:
+		t.Fatalf("timed out after %s", limit)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"eventually/internal/poll"
 	"eventually/pkg/events"
 	"eventually/pkg/logging"
 	"eventually/pkg/sqlite"
@@ -66,12 +67,8 @@ func startTestBroker(tb testing.TB) (string, *Broker) {
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
+	if !poll.Until(15*time.Second, 5*time.Millisecond, cond) {
+		t.Fatalf("timed out waiting for %s", what)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 	"gorm.io/gorm"
 
+	"eventually/internal/poll"
 	"eventually/pkg/events"
 	"eventually/pkg/logging"
 	"eventually/pkg/sqlite"
@@ -73,15 +74,15 @@ func BenchmarkOutboxWriteAndRelay(b *testing.B) {
 	for range b.N {
 		publishOne(b, bus)
 	}
-	for {
+	drained := poll.Until(time.Minute, time.Millisecond, func() bool {
 		var pending int64
 		if err := db.Model(&OutboxMessage{}).Where("published_at IS NULL").Count(&pending).Error; err != nil {
 			b.Fatal(err)
 		}
-		if pending == 0 {
-			break
-		}
-		time.Sleep(time.Millisecond)
+		return pending == 0
+	})
+	if !drained {
+		b.Fatal("the relay did not drain the outbox within a minute")
 	}
 }
 
@@ -126,17 +127,18 @@ func benchHops(b *testing.B, inFlight int) {
 		return nil
 	})
 	run(b, bus)
-	for !bus.Ready() {
-		time.Sleep(time.Millisecond)
+	if !poll.Until(time.Minute, time.Millisecond, bus.Ready) {
+		b.Fatal("bus not ready within a minute")
 	}
 	b.ResetTimer()
-	for i := range b.N {
-		publishOne(b, bus)
-		for int(handled.Load()) <= i-inFlight {
-			time.Sleep(50 * time.Microsecond)
+	waitHandled := func(n int) {
+		if !poll.Until(time.Minute, 50*time.Microsecond, func() bool { return int(handled.Load()) >= n }) {
+			b.Fatalf("%d messages not handled within a minute", n)
 		}
 	}
-	for int(handled.Load()) < b.N {
-		time.Sleep(50 * time.Microsecond)
+	for i := range b.N {
+		publishOne(b, bus)
+		waitHandled(i - inFlight + 1)
 	}
+	waitHandled(b.N)
 }
