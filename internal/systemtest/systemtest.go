@@ -7,7 +7,6 @@ package systemtest
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net"
 	"path/filepath"
@@ -214,27 +213,6 @@ func Eventually(t testing.TB, limit time.Duration, what string, cond func() bool
 		t.Fatalf("timed out after %s waiting for %s", limit, what)
 	}
 }
-
-// Never checks that cond stays false while other work settles: it polls
-// until done() holds (the system has provably moved on) and fails if cond
-// ever held.
-func Never(t testing.TB, limit time.Duration, what string, cond func() bool, done func() bool) {
-	t.Helper()
-	happened := false
-	settled := poll.Until(limit, 10*time.Millisecond, func() bool {
-		happened = happened || cond()
-		return happened || done()
-	})
-	switch {
-	case happened:
-		t.Fatalf("%s happened", what)
-	case !settled:
-		t.Fatalf("timed out after %s", limit)
-	}
-}
-
-// Errorf formats like fmt.Errorf; handy in polling conditions.
-var Errorf = fmt.Errorf
 
 // StreamCount is the number of messages on a topic in the broker's stream.
 func (s *System) StreamCount(topic string) uint64 {

@@ -183,7 +183,9 @@ func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 }
 
 // BindJSON decodes a JSON request body into v, strictly: the body must be
-// application/json, one JSON object, with no unknown fields.
+// application/json, one JSON object, with no unknown fields. echo's Bind
+// accepts any content type it can decode and ignores unknown fields, so a
+// misspelt field would silently change nothing.
 func BindJSON(c echo.Context, v any) error {
 	mediaType, _, err := mime.ParseMediaType(c.Request().Header.Get(echo.HeaderContentType))
 	if err != nil || mediaType != echo.MIMEApplicationJSON {
