@@ -17,6 +17,7 @@ import (
 
 	"eventually/pkg/events"
 	"eventually/pkg/messaging"
+	"eventually/pkg/messaging/sqlitestore"
 	"eventually/pkg/requestid"
 	"eventually/pkg/server"
 	"eventually/pkg/sqlite"
@@ -58,10 +59,17 @@ func New(name string, cfg Config, models ...any) (*Parts, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
+	// The outbox and inbox: messaging.GormStore is the plain form, this
+	// one the same on SQLite, faster (docs/performance.md).
+	store, err := sqlitestore.New(db)
+	if err != nil {
+		sqlite.Close(db)
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
 	p := &Parts{Name: name, DB: db, Stage: st, Live: server.NewLive(), Logger: cfg.Logger}
 	p.Bus, err = messaging.New(messaging.Config{
 		Service: name, BrokerURL: cfg.BrokerURL, Logger: cfg.Logger,
-		Store:        withFaults(messaging.GormStore{DB: db}, cfg.Logger),
+		Store:        withFaults(store, cfg.Logger),
 		BeforeHandle: ownRequestIDs(st),
 		OnCommit:     p.Live.Changed,
 	})
