@@ -51,11 +51,20 @@ type Config struct {
 	// Catalogue is who produces and who consumes each event; the bus
 	// refuses to publish or handle against it. Default: events.Catalog().
 	Catalogue []events.Contract
+	// MaxDeliveries bounds how often the broker delivers a message whose
+	// handler keeps failing for a passing reason (a locked database, a
+	// full disk), with a backoff from 1 s doubling up to 30 s between
+	// deliveries; after the last the message is poisoned, saying so.
+	// Default: 20, about eight minutes.
+	MaxDeliveries int
 }
 
 func (c *Config) setDefaults() {
 	if c.Catalogue == nil {
 		c.Catalogue = events.Catalog()
+	}
+	if c.MaxDeliveries == 0 {
+		c.MaxDeliveries = 20
 	}
 }
 
@@ -75,8 +84,8 @@ type Bus struct {
 	handlers *cqrs.EventProcessor // typed handlers on the router
 	relay    *relay
 	consumes []consumer // what the service registered, checked against the catalogue
-	// conn is the service's one connection to the broker, made by Run;
-	// the publisher and subscribers built on it are made then too.
+	// conn is the service's connection to the broker for provisioning and
+	// publishing, made by Run, as is the poison publisher on it.
 	conn   *nats.Conn
 	poison message.Publisher
 	ready  atomic.Bool
@@ -127,28 +136,28 @@ func New(cfg Config) (*Bus, error) {
 	if err != nil {
 		return nil, fmt.Errorf("messaging event processor: %w", err)
 	}
-	poison, err := middleware.PoisonQueue(poisonPublisher{bus: b}, stream.PoisonTopic)
+	poison, err := middleware.PoisonQueueWithFilter(poisonPublisher{bus: b}, stream.PoisonTopic, neverProcessed)
 	if err != nil {
 		return nil, fmt.Errorf("messaging poison queue: %w", err)
 	}
-	// Outermost first: the request context, then the poison queue that
-	// catches what retries could not fix, then retries with backoff for
-	// transient errors (an invalid message is not retried), then recovery
-	// from a panicking handler.
+	// Outermost first: the request context; the poison queue, for what can
+	// never be processed; the bound on deliveries, which turns a passing
+	// failure on the last one into that; a quick retry in place for a
+	// blip; recovery from a panicking handler. Any other error nacks the
+	// message, and the broker delivers it again after a backoff.
 	b.router.AddMiddleware(
 		b.withRequestContext,
 		poison,
+		b.boundDeliveries,
 		middleware.Retry{
-			MaxRetries:      5,
-			InitialInterval: 50 * time.Millisecond,
-			MaxInterval:     2 * time.Second,
-			Multiplier:      2,
-			ShouldRetry:     func(p middleware.RetryParams) bool { return !errors.Is(p.Err, events.ErrInvalid) },
+			MaxRetries:      1,
+			InitialInterval: 100 * time.Millisecond,
 			Logger:          b.wmLogger,
+			ShouldRetry:     func(p middleware.RetryParams) bool { return !errors.Is(p.Err, events.ErrInvalid) },
 		}.Middleware,
 		middleware.Recoverer,
 	)
-	b.relay = newRelay(cfg.Store, cfg.Logger.With("component", "outbox"))
+	b.relay = newRelay(cfg.Service, cfg.Store, cfg.Logger.With("component", "outbox"))
 	return b, nil
 }
 
@@ -164,9 +173,8 @@ func (b *Bus) Run(ctx context.Context) error {
 	if b.cfg.BrokerURL == "" {
 		return errors.New("messaging: BrokerURL is required to run")
 	}
-	// One connection for the relay, the poison publisher and every
-	// consumer: NATS multiplexes them, and its reader goroutine was not
-	// the bottleneck of any measured run.
+	// One connection for provisioning, the relay and the poison
+	// publisher; each consumer's subscriber has its own (subscriber).
 	conn, err := stream.Connect(b.cfg.BrokerURL, b.cfg.Service)
 	if err != nil {
 		return err
@@ -199,7 +207,7 @@ func (b *Bus) runConsumers(ctx context.Context) error {
 			return err
 		}
 		for _, c := range b.consumes {
-			if err := stream.EnsureConsumer(ctx, b.conn, stream.Name, c.durable, c.topic); err != nil {
+			if err := stream.EnsureConsumer(ctx, b.conn, stream.Name, c.durable, c.topic, b.cfg.MaxDeliveries); err != nil {
 				return err
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -33,7 +34,8 @@ func startTestBus(t *testing.T, brokerURL, dbPath, service string, register func
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := New(Config{Service: service, BrokerURL: brokerURL, Store: GormStore{DB: db}, Logger: logging.Discard(), Catalogue: testCatalogue})
+	b, err := New(Config{Service: service, BrokerURL: brokerURL, Store: GormStore{DB: db}, Logger: logging.Discard(),
+		Catalogue: testCatalogue, MaxDeliveries: testMaxDeliveries})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,6 +54,10 @@ func startTestBus(t *testing.T, brokerURL, dbPath, service string, register func
 	}
 	return tb
 }
+
+// testMaxDeliveries keeps a test of a message that always fails short:
+// deliveries come 1 s, then 2 s apart.
+const testMaxDeliveries = 3
 
 // testCatalogue is who produces and consumes what among the test buses.
 var testCatalogue = []events.Contract{
@@ -190,5 +196,70 @@ func TestRelayMarksPublished(t *testing.T) {
 	}
 	if n != 0 {
 		t.Fatalf("%d outbox messages left unmarked after a clean stop", n)
+	}
+}
+
+// A handler that keeps failing for a passing reason is not poisoned while
+// deliveries are left: the broker delivers the message again, after a
+// backoff. After the last delivery it is poisoned, saying how often.
+func TestTransientFailurePoisonedOnlyAfterTheLastDelivery(t *testing.T) {
+	dir, broker := startTestBroker(t)
+	var attempts atomic.Int64
+	consumer := startTestBus(t, broker.URL(), filepath.Join(dir, "consumer.db"), "consumer", func(b *Bus) {
+		Handle(b, func(ctx context.Context, tx *Tx, ev *events.SettingsChanged) error {
+			attempts.Add(1)
+			return errors.New("disk I/O error") // transient, every time
+		})
+	})
+	defer consumer.stop()
+	producer := startTestBus(t, broker.URL(), filepath.Join(dir, "producer.db"), "producer", func(*Bus) {})
+	defer producer.stop()
+	publishSettings(t, producer.Bus, 1)
+
+	poisoned := func() []stream.Message {
+		msgs, err := stream.Read(context.Background(), broker.URL(), PoisonTopic)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return msgs
+	}
+	waitFor(t, "a second delivery", func() bool { return attempts.Load() >= 3 }) // 2 in place, then redelivered
+	if n := len(poisoned()); n != 0 {
+		t.Fatalf("%d poisoned while deliveries were left", n)
+	}
+	waitFor(t, "poisoned after the last delivery", func() bool { return len(poisoned()) == 1 })
+	reason := poisoned()[0].Metadata[PoisonReasonKey]
+	if !strings.Contains(reason, "3 deliveries") || !strings.Contains(reason, "disk I/O error") {
+		t.Fatalf("poison reason %q: want the delivery count and the last error", reason)
+	}
+	if got := attempts.Load(); got != 2*testMaxDeliveries {
+		t.Fatalf("%d attempts, want %d (2 per delivery)", got, 2*testMaxDeliveries)
+	}
+}
+
+// A handler interrupted by shutdown sends nothing to the poison topic: the
+// message is delivered again after the restart.
+func TestShutdownPoisonsNothing(t *testing.T) {
+	dir, broker := startTestBroker(t)
+	started := make(chan struct{}, 1)
+	consumer := startTestBus(t, broker.URL(), filepath.Join(dir, "consumer.db"), "consumer", func(b *Bus) {
+		Handle(b, func(ctx context.Context, tx *Tx, ev *events.SettingsChanged) error {
+			select {
+			case started <- struct{}{}:
+			default:
+			}
+			<-ctx.Done() // a handler still working when the service stops
+			return ctx.Err()
+		})
+	})
+	producer := startTestBus(t, broker.URL(), filepath.Join(dir, "producer.db"), "producer", func(*Bus) {})
+	defer producer.stop()
+	publishSettings(t, producer.Bus, 1)
+	waitFor(t, "the handler running", func() bool { return len(started) == 1 })
+	consumer.stop()
+	// The producer's relay is idle: anything on the poison topic now came
+	// from the consumer's shutdown.
+	if n, err := stream.Count(context.Background(), broker.URL(), PoisonTopic); err != nil || n != 0 {
+		t.Fatalf("%d poisoned at shutdown (%v), want none", n, err)
 	}
 }

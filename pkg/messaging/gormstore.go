@@ -32,7 +32,7 @@ func (GormStore) AddToOutbox(tx *gorm.DB, msg OutboxMessage) error {
 // waiting rows among the many published ones.
 func (s GormStore) Unpublished(ctx context.Context, limit int) ([]OutboxMessage, error) {
 	var batch []OutboxMessage
-	err := s.DB.WithContext(ctx).Where("published_at IS NULL").Order("id").Limit(limit).Find(&batch).Error
+	err := s.DB.WithContext(ctx).Where("published_at IS NULL AND set_aside_reason = ''").Order("id").Limit(limit).Find(&batch).Error
 	if err != nil {
 		return nil, fmt.Errorf("read outbox: %w", err)
 	}
@@ -45,6 +45,15 @@ func (s GormStore) MarkPublished(ctx context.Context, ids []uint64) error {
 		Update("published_at", time.Now().UTC()).Error
 	if err != nil {
 		return fmt.Errorf("mark %d outbox messages published: %w", len(ids), err)
+	}
+	return nil
+}
+
+// SetAside implements Store.
+func (s GormStore) SetAside(ctx context.Context, id uint64, reason string) error {
+	err := s.DB.WithContext(ctx).Model(&OutboxMessage{}).Where("id = ?", id).Update("set_aside_reason", reason).Error
+	if err != nil {
+		return fmt.Errorf("set outbox message %d aside: %w", id, err)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package messaging
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/ThreeDotsLabs/watermill/components/cqrs"
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -31,9 +32,10 @@ func Handle[T any, PT interface {
 	}
 	// Checked before decoding: a message without the metadata every
 	// message carries can never be processed, and goes to the poison topic.
+	contract, _ := b.contract(topic) // checked against the catalogue by Run
 	h.AddMiddleware(func(next message.HandlerFunc) message.HandlerFunc {
 		return func(msg *message.Message) ([]*message.Message, error) {
-			if err := checkMetadata(msg, topic); err != nil {
+			if err := checkMetadata(msg, contract); err != nil {
 				return nil, err
 			}
 			return next(msg)
@@ -85,26 +87,38 @@ func (b *Bus) withRequestContext(h message.HandlerFunc) message.HandlerFunc {
 }
 
 // subscriber is the subscriber of the service's durable consumer of
-// topic. The router subscribes when it runs, after Run connected, so it
-// is made then: a handler is registered before there is a connection.
+// topic. The router subscribes when it runs, after Run connected, so the
+// real one is made then: a handler is registered before there is a broker.
+//
+// Each has a connection of its own, so closing one subscriber at shutdown
+// never cuts the relay's publishing short.
 func (b *Bus) subscriber(topic string) message.Subscriber {
-	return lazySubscriber{bus: b, durable: stream.DurableName(b.cfg.Service, topic)}
+	return &lazySubscriber{bus: b, durable: stream.DurableName(b.cfg.Service, topic)}
 }
 
 type lazySubscriber struct {
 	bus     *Bus
 	durable string
+	mu      sync.Mutex
+	sub     message.Subscriber
 }
 
-func (s lazySubscriber) Subscribe(ctx context.Context, topic string) (<-chan *message.Message, error) {
-	sub, err := stream.NewSubscriber(s.bus.conn, stream.Name, s.durable, s.bus.wmLogger)
+func (s *lazySubscriber) Subscribe(ctx context.Context, topic string) (<-chan *message.Message, error) {
+	sub, err := stream.NewSubscriber(s.bus.cfg.BrokerURL, s.bus.cfg.Service+"-"+s.durable, stream.Name, s.durable)
 	if err != nil {
 		return nil, fmt.Errorf("subscribe %s: %w", s.durable, err)
 	}
-	// The router closes subscribers it knows at shutdown; this one is
-	// closed with the subscription's context instead.
-	context.AfterFunc(ctx, func() { _ = sub.Close() })
+	s.mu.Lock()
+	s.sub = sub
+	s.mu.Unlock()
 	return sub.Subscribe(ctx, topic)
 }
 
-func (lazySubscriber) Close() error { return nil }
+func (s *lazySubscriber) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sub == nil {
+		return nil
+	}
+	return s.sub.Close()
+}

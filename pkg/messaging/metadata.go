@@ -80,8 +80,10 @@ func (eventMarshaler) NameFromMessage(msg *message.Message) string {
 }
 
 // checkMetadata rejects a message that lacks the metadata every message
-// must carry; such a message can never be processed.
-func checkMetadata(msg *message.Message, topic string) error {
+// must carry, or that comes from a producer other than its contract's;
+// such a message can never be processed.
+func checkMetadata(msg *message.Message, contract events.Contract) error {
+	topic := contract.Name
 	for _, key := range []string{EventNameKey, EventVersionKey, ProducerKey, OccurredAtKey, CorrelationIDKey} {
 		if msg.Metadata.Get(key) == "" {
 			return fmt.Errorf("%w: message %s has no %s metadata", events.ErrInvalid, msg.UUID, key)
@@ -89,6 +91,9 @@ func checkMetadata(msg *message.Message, topic string) error {
 	}
 	if name := msg.Metadata.Get(EventNameKey); name != topic {
 		return fmt.Errorf("%w: message %s is a %q on topic %q", events.ErrInvalid, msg.UUID, name, topic)
+	}
+	if producer := msg.Metadata.Get(ProducerKey); producer != contract.Producer {
+		return fmt.Errorf("%w: message %s: %s is produced by %s, not %q", events.ErrInvalid, msg.UUID, topic, contract.Producer, producer)
 	}
 	if _, err := time.Parse(time.RFC3339Nano, msg.Metadata.Get(OccurredAtKey)); err != nil {
 		return fmt.Errorf("%w: message %s: occurred_at %q is not RFC 3339", events.ErrInvalid, msg.UUID, msg.Metadata.Get(OccurredAtKey))

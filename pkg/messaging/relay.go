@@ -1,13 +1,19 @@
 package messaging
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"time"
 
+	"github.com/google/uuid"
+
+	"eventually/pkg/requestid"
 	"eventually/pkg/stream"
 )
 
@@ -34,9 +40,11 @@ import (
 // publish and mark always could.
 type relay struct {
 	store Store
-	// publish sends messages to the broker and says which it stored;
-	// set before Run.
-	publish func([]stream.Message) ([]bool, error)
+	// publish sends messages to the broker and says, for each, nil if it
+	// stored it or why not (stream.Writer.Write); set before Run.
+	publish func(context.Context, []stream.Message) []error
+	// service names the set-aside notices.
+	service string
 	logger  *slog.Logger
 	wake    chan struct{}
 	// unmarked are the IDs the broker stored that the store does not say
@@ -52,8 +60,8 @@ const (
 	markDelay = 50 * time.Millisecond
 )
 
-func newRelay(store Store, logger *slog.Logger) *relay {
-	return &relay{store: store, logger: logger, wake: make(chan struct{}, 1)}
+func newRelay(service string, store Store, logger *slog.Logger) *relay {
+	return &relay{service: service, store: store, logger: logger, wake: make(chan struct{}, 1)}
 }
 
 // Wake tells the relay there is something to publish. It never blocks.
@@ -154,14 +162,47 @@ func (r *relay) relayBatch(ctx context.Context) (full bool, err error) {
 			return false, fmt.Errorf("outbox message %s: metadata: %w", row.UUID, err)
 		}
 	}
-	stored, err := r.publish(msgs)
-	for i, ok := range stored {
-		if ok {
+	var failed error
+	for i, err := range r.publish(ctx, msgs) {
+		switch {
+		case err == nil:
 			r.unmarked = append(r.unmarked, rows[i].ID)
+		case errors.Is(err, stream.ErrUnpublishable):
+			if err := r.setAside(ctx, msgs[i], rows[i].ID, err); err != nil {
+				failed = cmp.Or(failed, err)
+			}
+		default:
+			failed = cmp.Or(failed, err) // sent again with the next batch
 		}
 	}
-	return full, err
+	return full, failed
 }
+
+// setAside keeps a message the broker will never take out of the relay's
+// way, logs it with its request ID, and puts a notice of it on the poison
+// topic, where the watcher shows it: one message must not hold back every
+// message behind it.
+func (r *relay) setAside(ctx context.Context, msg stream.Message, id uint64, reason error) error {
+	if err := r.store.SetAside(ctx, id, reason.Error()); err != nil {
+		return err
+	}
+	r.logger.ErrorContext(requestid.With(ctx, msg.Metadata[CorrelationIDKey]), "outbox message set aside: the broker will never take it",
+		"message_uuid", msg.UUID, "event_name", msg.Topic, "reason", reason.Error())
+	notice := stream.Message{UUID: uuid.NewString(), Topic: PoisonTopic, Metadata: maps.Clone(msg.Metadata),
+		Payload: msg.Payload[:min(len(msg.Payload), setAsidePayloadBytes)]}
+	notice.Metadata[PoisonReasonKey] = reason.Error()
+	notice.Metadata[PoisonConsumerKey] = r.service + " outbox"
+	notice.Metadata[PoisonOriginalUUIDKey] = msg.UUID
+	if err := r.publish(ctx, []stream.Message{notice})[0]; err != nil {
+		r.logger.WarnContext(ctx, "outbox: no notice of the message set aside on the poison topic",
+			"message_uuid", msg.UUID, "error", err)
+	}
+	return nil
+}
+
+// setAsidePayloadBytes is how much of a set-aside message's payload its
+// notice carries: enough to recognise it.
+const setAsidePayloadBytes = 1024
 
 // mark records in the store that what the broker stored is published.
 func (r *relay) mark(ctx context.Context) error {

@@ -25,9 +25,19 @@ type outboxDouble struct {
 	nextID    uint64
 	committed []OutboxMessage
 	published map[uint64]bool
+	setAside  map[uint64]string
 }
 
-func newOutboxDouble() *outboxDouble { return &outboxDouble{published: map[uint64]bool{}} }
+func newOutboxDouble() *outboxDouble {
+	return &outboxDouble{published: map[uint64]bool{}, setAside: map[uint64]string{}}
+}
+
+func (o *outboxDouble) SetAside(_ context.Context, id uint64, reason string) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.setAside[id] = reason
+	return nil
+}
 
 // reserve writes a row in a transaction that has not committed yet.
 func (o *outboxDouble) reserve() OutboxMessage {
@@ -48,7 +58,7 @@ func (o *outboxDouble) Unpublished(_ context.Context, limit int) ([]OutboxMessag
 	defer o.mu.Unlock()
 	var out []OutboxMessage
 	for _, m := range o.committed {
-		if !o.published[m.ID] {
+		if !o.published[m.ID] && o.setAside[m.ID] == "" {
 			out = append(out, m)
 		}
 	}
@@ -67,19 +77,25 @@ func (o *outboxDouble) MarkPublished(_ context.Context, ids []uint64) error {
 
 // brokerDouble counts what the relay publishes, by UUID.
 type brokerDouble struct {
-	mu   sync.Mutex
-	seen map[string]int
+	mu         sync.Mutex
+	seen       map[string]int
+	topics     []string
+	maxPayload int // larger messages are refused for good; 0: no limit
 }
 
-func (b *brokerDouble) publish(msgs []stream.Message) ([]bool, error) {
+func (b *brokerDouble) publish(_ context.Context, msgs []stream.Message) []error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	stored := make([]bool, len(msgs))
+	errs := make([]error, len(msgs))
 	for i, m := range msgs {
+		if len(m.Payload) > b.maxPayload && b.maxPayload > 0 {
+			errs[i] = fmt.Errorf("%w: too big", stream.ErrUnpublishable)
+			continue
+		}
 		b.seen[m.UUID]++
-		stored[i] = true
+		b.topics = append(b.topics, m.Topic)
 	}
-	return stored, nil
+	return errs
 }
 
 func (b *brokerDouble) counts() map[string]int {
@@ -93,7 +109,7 @@ func (b *brokerDouble) counts() map[string]int {
 func TestRelayPublishesALowerIDThatCommitsLate(t *testing.T) {
 	ctx := context.Background()
 	outbox, broker := newOutboxDouble(), &brokerDouble{seen: map[string]int{}}
-	r := newRelay(outbox, logging.Discard())
+	r := newRelay("test", outbox, logging.Discard())
 	r.publish = broker.publish
 
 	early, late := outbox.reserve(), outbox.reserve()
@@ -133,7 +149,7 @@ func relayAll(t *testing.T, r *relay) {
 func TestRelayWithConcurrentWritersPublishesEachOnce(t *testing.T) {
 	const writers, perWriter = 8, 200
 	outbox, broker := newOutboxDouble(), &brokerDouble{seen: map[string]int{}}
-	r := newRelay(outbox, logging.Discard())
+	r := newRelay("test", outbox, logging.Discard())
 	r.publish = broker.publish
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -168,5 +184,33 @@ func TestRelayWithConcurrentWritersPublishesEachOnce(t *testing.T) {
 	}
 	if rows, _ := outbox.Unpublished(context.Background(), writers*perWriter); len(rows) != 0 {
 		t.Errorf("%d rows left unmarked after the relay stopped", len(rows))
+	}
+}
+
+// A message the broker will never take is set aside, with a notice on the
+// poison topic, and the messages behind it are published.
+func TestRelaySetsAsideAnUnpublishableMessage(t *testing.T) {
+	outbox, broker := newOutboxDouble(), &brokerDouble{seen: map[string]int{}, maxPayload: 2000}
+	r := newRelay("test", outbox, logging.Discard())
+	r.publish = broker.publish
+	huge := outbox.reserve()
+	huge.Payload = make([]byte, 4000)
+	outbox.commit(huge)
+	behind := outbox.reserve()
+	outbox.commit(behind)
+
+	relayAll(t, r)
+	if got := broker.counts(); got[behind.UUID] != 1 || got[huge.UUID] != 0 {
+		t.Fatalf("published %v: want the message behind the huge one, once", got)
+	}
+	if outbox.setAside[huge.ID] == "" {
+		t.Fatal("the huge message was not set aside")
+	}
+	if !slices.Contains(broker.topics, PoisonTopic) {
+		t.Fatalf("topics published %v: want a notice on %s", broker.topics, PoisonTopic)
+	}
+	relayAll(t, r) // the set-aside message is not tried again
+	if got := broker.counts(); got[huge.UUID] != 0 || len(got) != 2 {
+		t.Fatalf("published %v after a second pass", got)
 	}
 }

@@ -18,13 +18,16 @@ type Store interface {
 
 	// AddToOutbox writes msg into the outbox, within tx.
 	AddToOutbox(tx *gorm.DB, msg OutboxMessage) error
-	// Unpublished returns up to limit messages not marked published,
-	// lowest ID first. It must find a message whatever the IDs of the
+	// Unpublished returns up to limit messages neither marked published
+	// nor set aside, lowest ID first. It must find a message whatever the IDs of the
 	// messages committed before or after it: on most databases IDs can
 	// commit out of order, so no cursor on the ID is safe.
 	Unpublished(ctx context.Context, limit int) ([]OutboxMessage, error)
 	// MarkPublished marks exactly the messages with these IDs published.
 	MarkPublished(ctx context.Context, ids []uint64) error
+	// SetAside keeps a message the broker will never take (reason says
+	// why) out of Unpublished, so the messages behind it go on.
+	SetAside(ctx context.Context, id uint64, reason string) error
 
 	// FirstDelivery records, within tx, that consumer processed the
 	// message messageUUID, and reports whether it is the first time. It
@@ -43,6 +46,9 @@ type OutboxMessage struct {
 	Metadata    string `gorm:"not null"` // JSON object
 	CreatedAt   time.Time
 	PublishedAt *time.Time `gorm:"index"`
+	// SetAsideReason says why the broker would never take the message;
+	// empty for every message it can.
+	SetAsideReason string `gorm:"not null;default:''"`
 }
 
 // ProcessedMessage is a consumer's inbox: the IDs of the messages whose

@@ -65,10 +65,10 @@ func MeasureCeiling(ctx context.Context, brokerURL string, sample Message, n, pu
 	}
 	defer js.DeleteStream(ceilingStream)
 	durable := DurableName("ceiling", topic)
-	if err := EnsureConsumer(ctx, subConn, ceilingStream, durable, topic); err != nil {
+	if err := EnsureConsumer(ctx, subConn, ceilingStream, durable, topic, 1); err != nil {
 		return Ceiling{}, err
 	}
-	sub, err := NewSubscriber(subConn, ceilingStream, durable, logger)
+	sub, err := NewSubscriber(brokerURL, "ceiling-subscriber", ceilingStream, durable)
 	if err != nil {
 		return Ceiling{}, fmt.Errorf("ceiling: subscriber: %w", err)
 	}

@@ -2,6 +2,7 @@ package stream
 
 import (
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
@@ -38,12 +39,20 @@ func (m Message) toWatermill() *message.Message {
 	return msg
 }
 
+// DeliveryCountKey is set on a message a durable consumer received: how
+// many times the broker has delivered it, this time included.
+const DeliveryCountKey = "delivery_count"
+
 // Unmarshaler decodes a stream message as every consumer does: Watermill's
 // NATS header format, and a stable ID for a message published by a foreign
 // client without a Watermill UUID, so it reaches a handler (and the poison
 // topic) instead of being redelivered until MaxDeliver. The ID is derived
 // from the stream position, the same on every redelivery.
-type Unmarshaler struct{ wmnats.NATSMarshaler }
+type Unmarshaler struct {
+	wmnats.NATSMarshaler
+	// CountDeliveries sets DeliveryCountKey.
+	CountDeliveries bool
+}
 
 // Unmarshal implements wmnats.Unmarshaler.
 func (u Unmarshaler) Unmarshal(m *nats.Msg) (*message.Message, error) {
@@ -51,14 +60,30 @@ func (u Unmarshaler) Unmarshal(m *nats.Msg) (*message.Message, error) {
 	if err != nil {
 		return nil, err
 	}
+	meta, metaErr := m.Metadata()
 	if msg.UUID == "" {
 		id := "no-uuid"
-		if meta, err := m.Metadata(); err == nil {
+		if metaErr == nil {
 			id = fmt.Sprintf("%s-%d", meta.Stream, meta.Sequence.Stream)
 		}
 		msg.UUID = uuid.NewSHA1(uuid.NameSpaceOID, []byte(id)).String()
 	}
+	if u.CountDeliveries && metaErr == nil {
+		msg.Metadata.Set(DeliveryCountKey, strconv.FormatUint(meta.NumDelivered, 10))
+	}
 	return msg, nil
+}
+
+// backoff is how long the broker waits before it delivers a message again
+// after a handler failed on it: doubling from a second, up to 30 s.
+type backoff struct{}
+
+func (backoff) WaitTime(delivered uint64) time.Duration {
+	d := time.Second
+	for i := uint64(1); i < delivered && d < 30*time.Second; i++ {
+		d *= 2
+	}
+	return min(d, 30*time.Second)
 }
 
 // decode is a message read from the stream as a Message.
@@ -82,25 +107,5 @@ func NewPublisher(nc *nats.Conn, logger watermill.LoggerAdapter) (*wmnats.Publis
 		Marshaler:         &wmnats.NATSMarshaler{},
 		SubjectCalculator: wmnats.DefaultSubjectCalculator,
 		JetStream:         wmnats.JetStreamConfig{TrackMsgId: true},
-	}, logger)
-}
-
-// NewSubscriber is Watermill's NATS subscriber bound to the durable
-// consumer durable of stream (see EnsureConsumer).
-func NewSubscriber(nc *nats.Conn, stream, durable string, logger watermill.LoggerAdapter) (*wmnats.Subscriber, error) {
-	return wmnats.NewSubscriberWithNatsConn(nc, wmnats.SubscriberSubscriptionConfig{
-		Unmarshaler:       Unmarshaler{},
-		QueueGroupPrefix:  durable,
-		SubjectCalculator: wmnats.DefaultSubjectCalculator,
-		AckWaitTimeout:    AckWait,
-		CloseTimeout:      5 * time.Second,
-		NakDelay:          wmnats.NewStaticDelay(NakDelay),
-		JetStream: wmnats.JetStreamConfig{
-			// An ack that goes missing means a redelivery, which the inbox
-			// turns into nothing: no need to wait a round trip per message.
-			AckAsync:         true,
-			DurablePrefix:    durable,
-			SubscribeOptions: []nats.SubOpt{nats.Bind(stream, durable), nats.ManualAck()},
-		},
 	}, logger)
 }

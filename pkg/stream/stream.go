@@ -40,14 +40,13 @@ func Topics() []string {
 	return append(topics, PoisonTopic)
 }
 
-// Consumer settings. The server redelivers after AckWait; MaxDeliver
-// bounds how often a message comes back; MaxAckPending bounds how many
-// are in flight to one consumer, which handles one at a time.
+// Consumer settings. The server redelivers after AckWait a message that
+// was not acknowledged; MaxAckPending bounds how many are in flight to one
+// consumer, which handles one at a time. How often a message may be
+// delivered is the caller's (EnsureConsumer).
 const (
 	AckWait       = 30 * time.Second
-	MaxDeliver    = 20
 	maxAckPending = 64
-	NakDelay      = time.Second
 )
 
 // Connect dials the broker. It keeps trying forever, also when the broker
@@ -111,14 +110,26 @@ func DurableName(service, topic string) string {
 // unless it exists. A consumer that nats.go creates for a subscription is
 // deleted when the subscription closes, and the whole stream would be
 // delivered again after a restart; one created here and bound to survives.
-func EnsureConsumer(ctx context.Context, nc *nats.Conn, stream, durable, topic string) error {
+//
+// maxDeliver bounds how often the broker delivers one message; a consumer
+// that exists with another bound is updated.
+func EnsureConsumer(ctx context.Context, nc *nats.Conn, stream, durable, topic string, maxDeliver int) error {
 	js, err := nc.JetStream(nats.Context(ctx))
 	if err != nil {
 		return fmt.Errorf("jetstream: %w", err)
 	}
-	if _, err := js.ConsumerInfo(stream, durable); err == nil {
+	info, err := js.ConsumerInfo(stream, durable)
+	switch {
+	case err == nil && info.Config.MaxDeliver == maxDeliver:
 		return nil
-	} else if !errors.Is(err, nats.ErrConsumerNotFound) {
+	case err == nil:
+		cfg := info.Config
+		cfg.MaxDeliver = maxDeliver
+		if _, err := js.UpdateConsumer(stream, &cfg); err != nil {
+			return fmt.Errorf("update consumer %s: %w", durable, err)
+		}
+		return nil
+	case !errors.Is(err, nats.ErrConsumerNotFound):
 		return fmt.Errorf("look up consumer %s: %w", durable, err)
 	}
 	_, err = js.AddConsumer(stream, &nats.ConsumerConfig{
@@ -129,7 +140,7 @@ func EnsureConsumer(ctx context.Context, nc *nats.Conn, stream, durable, topic s
 		DeliverPolicy:  nats.DeliverAllPolicy,
 		AckPolicy:      nats.AckExplicitPolicy,
 		AckWait:        AckWait,
-		MaxDeliver:     MaxDeliver,
+		MaxDeliver:     maxDeliver,
 		MaxAckPending:  maxAckPending,
 	})
 	if err != nil {

@@ -1,6 +1,8 @@
 package stream
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -33,19 +35,33 @@ func NewWriter(nc *nats.Conn, maxBatch int) (*Writer, error) {
 	return &Writer{js: js}, nil
 }
 
-// Write publishes msgs (each to its Topic) and reports, for each, whether
-// the broker stored it. err says why the first that was not stored failed.
-func (w *Writer) Write(msgs []Message) (stored []bool, err error) {
-	stored = make([]bool, len(msgs))
+// Write publishes msgs (each to its Topic) and returns, for each, nil if
+// the broker stored it or why not. It gives up waiting when ctx is done.
+// A message that can never be stored (see Unpublishable) fails alone; after
+// any other failure the rest of the batch is not sent.
+func (w *Writer) Write(ctx context.Context, msgs []Message) []error {
+	errs := make([]error, len(msgs))
 	futures := make([]nats.PubAckFuture, len(msgs))
+	var stop error
 	for i, m := range msgs {
-		natsMsg, merr := w.marshaler.Marshal(m.Topic, m.toWatermill())
-		if merr == nil {
-			futures[i], merr = w.js.PublishMsgAsync(natsMsg, nats.MsgId(m.UUID))
+		if stop != nil {
+			errs[i] = stop
+			continue
 		}
-		if merr != nil {
-			err = fmt.Errorf("publish %s %s: %w", m.Topic, m.UUID, merr)
-			break // the connection is gone or the batch is too big: send the rest later
+		natsMsg, err := w.marshaler.Marshal(m.Topic, m.toWatermill())
+		if err != nil {
+			errs[i] = fmt.Errorf("%w: encode %s %s: %v", ErrUnpublishable, m.Topic, m.UUID, err)
+			continue
+		}
+		futures[i], err = w.js.PublishMsgAsync(natsMsg, nats.MsgId(m.UUID))
+		switch {
+		case errors.Is(err, nats.ErrMaxPayload):
+			errs[i] = fmt.Errorf("%w: %s %s: %v", ErrUnpublishable, m.Topic, m.UUID, err)
+		case err != nil:
+			// The connection is gone or too much is pending: send the
+			// rest later, in order.
+			stop = fmt.Errorf("publish %s %s: %w", m.Topic, m.UUID, err)
+			errs[i] = stop
 		}
 	}
 	for i, f := range futures {
@@ -54,12 +70,15 @@ func (w *Writer) Write(msgs []Message) (stored []bool, err error) {
 		}
 		select {
 		case <-f.Ok():
-			stored[i] = true
-		case ferr := <-f.Err():
-			if err == nil {
-				err = fmt.Errorf("publish %s %s: %w", msgs[i].Topic, msgs[i].UUID, ferr)
-			}
+		case err := <-f.Err():
+			errs[i] = fmt.Errorf("publish %s %s: %w", msgs[i].Topic, msgs[i].UUID, err)
+		case <-ctx.Done():
+			errs[i] = fmt.Errorf("publish %s %s: %w", msgs[i].Topic, msgs[i].UUID, ctx.Err())
 		}
 	}
-	return stored, err
+	return errs
 }
+
+// ErrUnpublishable marks a message the broker will never store, such as
+// one larger than its payload limit: sending it again cannot help.
+var ErrUnpublishable = errors.New("message cannot be published")

@@ -32,7 +32,7 @@ type Store struct {
 const (
 	insertOutboxSQL = "INSERT INTO `outbox_messages` (`uuid`,`topic`,`payload`,`metadata`,`created_at`) VALUES (?,?,?,?,?)"
 	readOutboxSQL   = "SELECT `id`,`uuid`,`topic`,`payload`,`metadata` FROM `outbox_messages` " +
-		"WHERE `published_at` IS NULL ORDER BY `id` LIMIT ?"
+		"WHERE `published_at` IS NULL AND `set_aside_reason` = '' ORDER BY `id` LIMIT ?"
 	insertInboxSQL = "INSERT INTO `processed_messages` (`consumer`,`uuid`,`processed_at`) VALUES (?,?,?) ON CONFLICT DO NOTHING"
 )
 

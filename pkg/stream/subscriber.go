@@ -1,0 +1,133 @@
+package stream
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/nats-io/nats.go"
+)
+
+// Subscriber is a Watermill subscriber bound to one durable consumer of
+// the stream (see EnsureConsumer), on a connection of its own.
+//
+// Why not watermill-nats's subscriber: at shutdown it closes its output
+// channel while a NATS callback may still be sending on it (a data race
+// the race detector reports, v2.1.3), and its Close drains the whole
+// connection. Here one goroutine owns the output channel: it reads the
+// broker's messages from a buffered channel, hands each to the router,
+// and acks or naks it; nothing else ever touches the output.
+type Subscriber struct {
+	nc      *nats.Conn
+	stream  string
+	durable string
+
+	mu      sync.Mutex
+	closing chan struct{}
+	done    []chan struct{}
+}
+
+// NewSubscriber is a subscriber of the durable consumer durable of stream,
+// on a new connection to brokerURL named name.
+func NewSubscriber(brokerURL, name, stream, durable string) (*Subscriber, error) {
+	nc, err := Connect(brokerURL, name)
+	if err != nil {
+		return nil, err
+	}
+	return &Subscriber{nc: nc, stream: stream, durable: durable, closing: make(chan struct{})}, nil
+}
+
+// Subscribe implements message.Subscriber: messages of topic, delivered by
+// the durable consumer, until ctx is done or Close.
+func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *message.Message, error) {
+	js, err := s.nc.JetStream()
+	if err != nil {
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	// As large as the consumer's MaxAckPending: the broker never has more
+	// in flight, so the client never drops one for want of room.
+	in := make(chan *nats.Msg, maxAckPending)
+	sub, err := js.ChanQueueSubscribe(topic, s.durable, in, nats.Bind(s.stream, s.durable), nats.ManualAck())
+	if err != nil {
+		return nil, fmt.Errorf("subscribe %s: %w", s.durable, err)
+	}
+	out := make(chan *message.Message)
+	done := make(chan struct{})
+	s.mu.Lock()
+	s.done = append(s.done, done)
+	s.mu.Unlock()
+	go func() {
+		defer close(done)
+		defer close(out)
+		defer sub.Unsubscribe() //nolint:errcheck // the connection closes next anyway
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-s.closing:
+				return
+			case m := <-in:
+				if !s.deliver(ctx, m, out) {
+					return
+				}
+			}
+		}
+	}()
+	return out, nil
+}
+
+// deliver hands one message to the router and acks or naks it as the
+// handler says; false means the subscriber is stopping (the message is
+// then left to the broker, which delivers it again after AckWait).
+func (s *Subscriber) deliver(ctx context.Context, m *nats.Msg, out chan<- *message.Message) bool {
+	msg, err := Unmarshaler{CountDeliveries: true}.Unmarshal(m)
+	if err != nil {
+		// Not even Watermill's format (headers with several values): it
+		// can never be handled, and must not come back until MaxDeliver.
+		_ = m.Term()
+		return true
+	}
+	msgCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	msg.SetContext(msgCtx)
+	select {
+	case out <- msg:
+	case <-ctx.Done():
+		return false
+	case <-s.closing:
+		return false
+	}
+	select {
+	case <-msg.Acked():
+		_ = m.Ack() // a lost ack is a redelivery, which the inbox absorbs
+	case <-msg.Nacked():
+		delivered := uint64(1)
+		if meta, err := m.Metadata(); err == nil {
+			delivered = meta.NumDelivered
+		}
+		_ = m.NakWithDelay(backoff{}.WaitTime(delivered))
+	case <-ctx.Done():
+		return false
+	case <-s.closing:
+		return false
+	}
+	return true
+}
+
+// Close stops every subscription and closes the connection.
+func (s *Subscriber) Close() error {
+	s.mu.Lock()
+	select {
+	case <-s.closing:
+	default:
+		close(s.closing)
+	}
+	done := s.done
+	s.mu.Unlock()
+	for _, d := range done {
+		<-d
+	}
+	s.nc.Close()
+	return nil
+}
