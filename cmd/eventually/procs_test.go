@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -45,12 +46,22 @@ func binary(t *testing.T) string {
 }
 
 func TestMain(m *testing.M) {
+	// Re-executed by boot as one of its children: play that service.
+	if stubborn, ok := os.LookupEnv(envFakeServices); ok && len(os.Args) > 1 {
+		fakeService(os.Args[1], strings.Split(stubborn, ","))
+		return
+	}
 	code := m.Run()
 	if builtBin != "" {
 		os.RemoveAll(filepath.Dir(builtBin))
 	}
 	os.Exit(code)
 }
+
+// EnvCrashBeforePublish names the outbox test's crash switch. The binary
+// no longer reads it itself: the crash point moves to a package built only
+// under a build tag (faults_test.go passes it to the processes it starts).
+const EnvCrashBeforePublish = "EVENTUALLY_CRASH_BEFORE_PUBLISH"
 
 // processes runs services as separate processes of the built binary,
 // against a broker embedded in the test process, as `boot` does.
@@ -73,13 +84,11 @@ func startProcesses(t *testing.T, env ...string) *processes {
 		t.Fatal(err)
 	}
 	p.broker = broker
-	p.addrs = map[string]string{"alpha": freeAddr(t), "beta": freeAddr(t), "charlie": freeAddr(t), "overlord": freeAddr(t)}
+	p.addrs = freeAddrs(t)
 	p.env = append(os.Environ(),
 		EnvDataDir+"="+filepath.Join(p.dir, "data"), EnvLogDir+"="+filepath.Join(p.dir, "logs"),
-		EnvNATSURL+"="+broker.URL(),
-		EnvAlphaAddr+"="+p.addrs["alpha"], EnvBetaAddr+"="+p.addrs["beta"],
-		EnvCharlieAddr+"="+p.addrs["charlie"], EnvOverlordAddr+"="+p.addrs["overlord"])
-	p.env = append(p.env, env...)
+		EnvNATSURL+"="+broker.URL())
+	p.env = append(append(p.env, addrEnv(p.addrs)...), env...)
 	t.Cleanup(p.stopAll)
 	return p
 }
