@@ -184,20 +184,15 @@ func fakeService(name string, stubborn []string) {
 // all children share one grace period, then the stragglers are killed
 // and reaped.
 func TestBootKillsChildrenThatIgnoreSIGTERM(t *testing.T) {
-	t.Setenv(envFakeServices, "alpha,charlie")
-	dir := t.TempDir()
-	env := map[string]string{
-		EnvDataDir: filepath.Join(dir, "data"), EnvLogDir: filepath.Join(dir, "logs"),
-		EnvNATSURL: "nats://127.0.0.1:1", // the fakes use no broker; boot starts none
-	}
-	for _, kv := range addrEnv(freeAddrs(t)) {
-		k, v, _ := strings.Cut(kv, "=")
-		env[k] = v
-	}
-	cfg, err := loadConfig(func(k string) string { return env[k] })
+	stubborn := []string{"alpha", "charlie"}
+	t.Setenv(envFakeServices, strings.Join(stubborn, ","))
+	cfg, err := loadConfig(func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
 	}
+	dir := t.TempDir()
+	cfg.DataDir, cfg.LogDir, cfg.Addrs = filepath.Join(dir, "data"), filepath.Join(dir, "logs"), freeAddrs(t)
+	cfg.NATSURL = "nats://127.0.0.1:1" // the fakes use no broker; boot starts none
 	var out lockedBuffer
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -228,7 +223,7 @@ func TestBootKillsChildrenThatIgnoreSIGTERM(t *testing.T) {
 	}
 	for _, name := range system.Names {
 		killed := strings.Contains(out.String(), name+" did not stop within")
-		if want := name == "alpha" || name == "charlie"; killed != want {
+		if want := slices.Contains(stubborn, name); killed != want {
 			t.Errorf("%s killed: %v, want %v:\n%s", name, killed, want, out.String())
 		}
 	}

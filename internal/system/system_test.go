@@ -55,10 +55,10 @@ func TestNamesAndLookupFollowTheTable(t *testing.T) {
 	if !slices.Equal(Names, want) {
 		t.Errorf("Names = %v, want %v", Names, want)
 	}
-	if _, ok := Lookup("delta"); ok {
+	if _, ok := Lookup("no-such-service"); ok {
 		t.Error("Lookup found a service that is not in the table")
 	}
-	if _, err := Build("delta", service.Config{}, Options{}); err == nil {
+	if _, err := Build("no-such-service", service.Config{}, Options{}); err == nil {
 		t.Error("Build built a service that is not in the table")
 	}
 }
