@@ -9,6 +9,7 @@ ID    ?=
 .PHONY: boot build test reset logs docs bench vet
 
 build:
+	@echo "building $(BIN) (the first build compiles SQLite and NATS and takes a few minutes)"
 	go build -o $(BIN) ./cmd/eventually
 
 ## boot: build, start the broker and every service, Ctrl-C stops them all

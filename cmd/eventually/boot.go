@@ -16,10 +16,14 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"eventually/internal/system"
 )
 
-// colours of each service's prefix.
-var colours = map[string]string{"alpha": "34", "beta": "32", "charlie": "33", "overlord": "35", "boot": "1"}
+// stopGrace is how long the children have, all together, to stop on
+// SIGTERM before boot kills them: boot must be gone within 5 s of Ctrl-C
+// (the design brief), and the broker still stops after them.
+const stopGrace = 4 * time.Second
 
 // boot starts the broker in this process and every service as a child
 // process, prefixes and colours their output, prints the URLs once all
@@ -32,7 +36,7 @@ func boot(ctx context.Context, cfg config, args []string, stdout io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("boot: find own binary: %w", err)
 	}
-	out := &prefixer{w: stdout}
+	out := newPrefixer(stdout)
 	url, stopBroker, err := brokerURL(cfg)
 	if err != nil {
 		return err
@@ -48,7 +52,7 @@ func boot(ctx context.Context, cfg config, args []string, stdout io.Writer) erro
 	if err != nil {
 		return err
 	}
-	defer stopAll(children, out)
+	defer stopAll(children, out, stopGrace)
 	for _, c := range children {
 		go func() {
 			<-c.done
@@ -63,7 +67,7 @@ func boot(ctx context.Context, cfg config, args []string, stdout io.Writer) erro
 	dashboard, _ := filepath.Abs("web/eventually.html")
 	var b strings.Builder
 	fmt.Fprintf(&b, "all services healthy after %s (stage %d)\n", time.Since(start).Round(time.Millisecond), cfg.Stage)
-	for _, name := range serviceNames {
+	for _, name := range system.Names {
 		fmt.Fprintf(&b, "  %-9s http://%s/  ·  http://%s/transitions\n", name, cfg.Addrs[name], cfg.Addrs[name])
 	}
 	fmt.Fprintf(&b, "  dashboard file://%s\n", dashboard)
@@ -92,13 +96,19 @@ func childEnv(cfg config, natsURL string) []string {
 		EnvDataDir+"="+cfg.DataDir,
 		EnvLogDir+"="+cfg.LogDir,
 		EnvNATSURL+"="+natsURL,
-		EnvAlphaAddr+"="+cfg.Addrs["alpha"],
-		EnvBetaAddr+"="+cfg.Addrs["beta"],
-		EnvCharlieAddr+"="+cfg.Addrs["charlie"],
-		EnvOverlordAddr+"="+cfg.Addrs["overlord"],
 	)
+	env = append(env, addrEnv(cfg.Addrs)...)
 	if cfg.AutoApprove {
 		env = append(env, EnvAutoApprove+"=1")
+	}
+	return env
+}
+
+// addrEnv sets each service's address variable to its address in addrs.
+func addrEnv(addrs map[string]string) []string {
+	var env []string
+	for _, s := range system.Table() {
+		env = append(env, s.AddrEnv()+"="+addrs[s.Name])
 	}
 	return env
 }
@@ -107,11 +117,13 @@ func childEnv(cfg config, natsURL string) []string {
 // broker at url. With out nil their output is dropped (their logs still
 // go to the log dir). On error it stops the ones it started.
 func startServices(exe string, cfg config, url string, out *prefixer) ([]*child, error) {
-	children := make([]*child, 0, len(serviceNames))
-	for _, name := range serviceNames {
-		c, err := startChild(exe, name, childEnv(cfg, url), out)
+	children := make([]*child, 0, len(system.Names))
+	for _, name := range system.Names {
+		cmd := exec.Command(exe, name)
+		cmd.Env = childEnv(cfg, url)
+		c, err := startChild(name, cmd, out)
 		if err != nil {
-			stopAll(children, out)
+			stopAll(children, out, stopGrace)
 			return nil, err
 		}
 		children = append(children, c)
@@ -127,11 +139,11 @@ type child struct {
 	stopping bool
 }
 
-func startChild(exe, name string, env []string, out *prefixer) (*child, error) {
-	cmd := exec.Command(exe, name)
-	cmd.Env = env
+// startChild starts cmd as the child called name, its output prefixed
+// on out (or dropped with out nil).
+func startChild(name string, cmd *exec.Cmd, out *prefixer) (*child, error) {
 	// Its own process group, so Ctrl-C reaches boot alone and boot stops
-	// the children in order; and killed with boot if boot dies.
+	// the children; and killed with boot if boot dies.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if out == nil {
 		return startQuiet(cmd, name)
@@ -176,24 +188,27 @@ func startQuiet(cmd *exec.Cmd, name string) (*child, error) {
 	return c, nil
 }
 
-// stopAll sends SIGTERM to every child still running, waits up to 10 s,
-// then kills what is left.
-func stopAll(children []*child, out *prefixer) {
+// stopAll asks every child still running to stop (SIGTERM), gives them
+// all one shared grace period, then kills the ones left and reaps them.
+func stopAll(children []*child, out *prefixer, grace time.Duration) {
 	for _, c := range children {
 		c.stopping = true
-		select {
-		case <-c.done:
-		default:
-			_ = c.cmd.Process.Signal(syscall.SIGTERM)
-		}
+		c.signal(syscall.SIGTERM)
 	}
-	deadline := time.After(10 * time.Second)
+	// One deadline that every wait below observes: a channel from
+	// time.After would wake only the first child still running.
+	ctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
 	for _, c := range children {
 		select {
 		case <-c.done:
-		case <-deadline:
-			out.line("boot", c.name+" did not stop in 10s; killing it")
-			_ = c.cmd.Process.Kill()
+		case <-ctx.Done():
+		}
+		// Once the deadline has passed both cases above are ready for a
+		// child that did stop, and select picks either: ask again.
+		if !c.exited() {
+			out.line("boot", fmt.Sprintf("%s did not stop within %s; killing it", c.name, grace))
+			c.signal(syscall.SIGKILL)
 			<-c.done
 		}
 	}
@@ -202,10 +217,28 @@ func stopAll(children []*child, out *prefixer) {
 	}
 }
 
+// signal sends sig to the child's process group (all it started too,
+// so none keeps its output pipe open), unless it has exited already.
+func (c *child) signal(sig syscall.Signal) {
+	if !c.exited() {
+		_ = syscall.Kill(-c.cmd.Process.Pid, sig)
+	}
+}
+
+// exited tells whether the child has exited and been reaped.
+func (c *child) exited() bool {
+	select {
+	case <-c.done:
+		return true
+	default:
+		return false
+	}
+}
+
 func waitHealthy(ctx context.Context, cfg config, limit time.Duration) error {
 	client := &http.Client{Timeout: time.Second}
 	deadline := time.Now().Add(limit)
-	for _, name := range serviceNames {
+	for _, name := range system.Names {
 		for {
 			res, err := client.Get("http://" + cfg.Addrs[name] + "/healthz")
 			if err == nil {
@@ -229,8 +262,19 @@ func waitHealthy(ctx context.Context, cfg config, limit time.Duration) error {
 
 // prefixer writes whole lines, each behind its service's coloured name.
 type prefixer struct {
-	mu sync.Mutex
-	w  io.Writer
+	mu      sync.Mutex
+	w       io.Writer
+	colours map[string]string // name -> ANSI colour
+}
+
+// newPrefixer writes to w in the colours of the table of services, and
+// boot's own lines in bold.
+func newPrefixer(w io.Writer) *prefixer {
+	colours := map[string]string{"boot": "1"}
+	for _, s := range system.Table() {
+		colours[s.Name] = s.Colour
+	}
+	return &prefixer{w: w, colours: colours}
 }
 
 func (p *prefixer) line(name, text string) {
@@ -240,7 +284,7 @@ func (p *prefixer) line(name, text string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, l := range strings.Split(text, "\n") {
-		fmt.Fprintf(p.w, "\x1b[%sm%-8s|\x1b[0m %s\n", colours[name], name, l)
+		fmt.Fprintf(p.w, "\x1b[%sm%-8s|\x1b[0m %s\n", p.colours[name], name, l)
 	}
 }
 

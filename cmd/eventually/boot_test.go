@@ -2,15 +2,26 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"log"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"eventually/internal/poll"
+	"eventually/internal/system"
 )
 
 // The built binary's boot starts everything, prints the URLs once all are
@@ -25,11 +36,8 @@ func TestBootStartsAllAndStopsCleanly(t *testing.T) {
 		EnvLogDir+"="+filepath.Join(dir, "logs"),
 		EnvNATSURL+"=",
 		EnvNATSAddr+"="+freeAddr(t),
-		EnvAlphaAddr+"="+freeAddr(t),
-		EnvBetaAddr+"="+freeAddr(t),
-		EnvCharlieAddr+"="+freeAddr(t),
-		EnvOverlordAddr+"="+freeAddr(t),
 	)
+	cmd.Env = append(cmd.Env, addrEnv(freeAddrs(t))...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -64,10 +72,10 @@ func TestBootStartsAllAndStopsCleanly(t *testing.T) {
 		}
 	}
 	children := childrenOf(t, cmd.Process.Pid)
-	if len(children) < len(serviceNames) {
-		t.Fatalf("boot has %d child processes, want one per service (%d)", len(children), len(serviceNames))
+	if len(children) < len(system.Names) {
+		t.Fatalf("boot has %d child processes, want one per service (%d)", len(children), len(system.Names))
 	}
-	for _, name := range serviceNames {
+	for _, name := range system.Names {
 		if !strings.Contains(readUntil(lines, &output, "http://"), "http://") {
 			t.Fatalf("no URL printed for %s", name)
 		}
@@ -134,6 +142,15 @@ func childrenOf(t *testing.T, pid int) []int {
 	return pids
 }
 
+// freeAddrs is a free loopback address for each service of the table.
+func freeAddrs(t *testing.T) map[string]string {
+	addrs := map[string]string{}
+	for _, name := range system.Names {
+		addrs[name] = freeAddr(t)
+	}
+	return addrs
+}
+
 func freeAddr(t *testing.T) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -142,4 +159,112 @@ func freeAddr(t *testing.T) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
+}
+
+// envFakeServices, set, makes this test binary play a service when boot
+// starts it as a child; its value lists the services that ignore SIGTERM.
+const envFakeServices = "EVENTUALLY_TEST_FAKE_SERVICES"
+
+// fakeService answers /healthz on the service's configured address until
+// it is killed; a stubborn one ignores SIGTERM and SIGINT first, so once
+// boot sees it healthy only SIGKILL stops it.
+func fakeService(name string, stubborn []string) {
+	if slices.Contains(stubborn, name) {
+		signal.Ignore(syscall.SIGTERM, syscall.SIGINT)
+	}
+	cfg, err := loadConfig(os.Getenv)
+	if err != nil {
+		log.Fatalf("fake %s: %v", name, err)
+	}
+	ok := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
+	log.Fatalf("fake %s: %v", name, http.ListenAndServe(cfg.Addrs[name], ok))
+}
+
+// Ctrl-C stops boot within 5 s even when two children ignore SIGTERM:
+// all children share one grace period, then the stragglers are killed
+// and reaped.
+func TestBootKillsChildrenThatIgnoreSIGTERM(t *testing.T) {
+	stubborn := []string{"alpha", "charlie"}
+	t.Setenv(envFakeServices, strings.Join(stubborn, ","))
+	cfg, err := loadConfig(func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cfg.DataDir, cfg.LogDir, cfg.Addrs = filepath.Join(dir, "data"), filepath.Join(dir, "logs"), freeAddrs(t)
+	cfg.NATSURL = "nats://127.0.0.1:1" // the fakes use no broker; boot starts none
+	var out lockedBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- boot(ctx, cfg, nil, &out) }()
+	if !poll.Until(30*time.Second, 20*time.Millisecond, func() bool { return strings.Contains(out.String(), "all services healthy") }) {
+		cancel()
+		t.Fatalf("boot not healthy within 30s:\n%s", out.String())
+	}
+	children := fakesOf(t, os.Getpid())
+	if len(children) != len(system.Names) {
+		t.Fatalf("%d fake services running, want %d", len(children), len(system.Names))
+	}
+
+	start := time.Now()
+	cancel() // what SIGINT does to boot
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("boot: %v\n%s", err, out.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatalf("boot did not return within 15s of the stop:\n%s", out.String())
+	}
+	took := time.Since(start)
+	if took > 5*time.Second || took < stopGrace {
+		t.Errorf("boot stopped in %s, want within 5s and after the %s grace (the stubborn ones had to be killed)", took, stopGrace)
+	}
+	for _, name := range system.Names {
+		killed := strings.Contains(out.String(), name+" did not stop within")
+		if want := slices.Contains(stubborn, name); killed != want {
+			t.Errorf("%s killed: %v, want %v:\n%s", name, killed, want, out.String())
+		}
+	}
+	for _, pid := range children {
+		if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
+			t.Errorf("child %d is still there (not killed or not reaped): %v", pid, err)
+		}
+	}
+}
+
+// fakesOf lists the children of pid that run this test binary.
+func fakesOf(t *testing.T, pid int) []int {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fakes []int
+	for _, child := range childrenOf(t, pid) {
+		cmdline, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(child), "cmdline"))
+		if err == nil && strings.HasPrefix(string(cmdline), self+"\x00") {
+			fakes = append(fakes, child)
+		}
+	}
+	return fakes
+}
+
+// lockedBuffer is what boot writes while the test reads it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/compose-spec/compose-go/v2/types"
 
+	"eventually/internal/system"
 	"eventually/pkg/logging"
 	"eventually/pkg/server"
 	"eventually/pkg/stage"
@@ -25,9 +26,12 @@ import (
 const brokerService = "nats"
 
 // knownEnv is every configuration name the binary reads.
-var knownEnv = []string{
-	EnvStage, EnvDataDir, EnvLogDir, EnvNATSURL, EnvNATSAddr,
-	EnvAlphaAddr, EnvBetaAddr, EnvCharlieAddr, EnvOverlordAddr, EnvAutoApprove,
+func knownEnv() []string {
+	var names []string
+	for _, v := range envVars() {
+		names = append(names, v.name)
+	}
+	return names
 }
 
 // loadCompose loads docker-compose.yml with the compose-spec loader, as
@@ -49,19 +53,11 @@ func loadCompose(t *testing.T) *types.Project {
 	return project
 }
 
-// TestComposeMatchesCode checks docker-compose.yml against the code's own
-// defaults and configuration names, so the two cannot drift apart.
+// TestComposeMatchesCode checks docker-compose.yml against the table of
+// services and the code's configuration names, so the two cannot drift apart.
 func TestComposeMatchesCode(t *testing.T) {
 	project := loadCompose(t)
-	defaults, err := loadConfig(func(string) string { return "" })
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	want := []string{brokerService}
-	for name := range defaults.Addrs {
-		want = append(want, name)
-	}
+	want := append([]string{brokerService}, system.Names...)
 	slices.Sort(want)
 	got := project.ServiceNames()
 	slices.Sort(got)
@@ -71,18 +67,18 @@ func TestComposeMatchesCode(t *testing.T) {
 
 	brokerURL := checkBroker(t, project.Services[brokerService], project)
 	dataVolumes := map[string]string{} // volume -> service
-	for name, defaultAddr := range defaults.Addrs {
-		t.Run(name, func(t *testing.T) {
-			svc := project.Services[name]
+	for _, s := range system.Table() {
+		t.Run(s.Name, func(t *testing.T) {
+			svc := project.Services[s.Name]
 			checkService(t, svc, project.WorkingDir)
 			cfg := checkEnvironment(t, svc, brokerURL)
-			checkAddr(t, svc, cfg.Addrs[name], defaultAddr)
-			checkHealthcheck(t, svc, defaultAddr)
+			checkAddr(t, svc, cfg.Addrs[s.Name], s.DefaultAddr)
+			checkHealthcheck(t, svc, s.DefaultAddr)
 			vol := checkMounts(t, svc, cfg)
 			if other, ok := dataVolumes[vol]; ok {
-				t.Errorf("%s and %s share the data volume %q; each service owns its database", name, other, vol)
+				t.Errorf("%s and %s share the data volume %q; each service owns its database", s.Name, other, vol)
 			}
-			dataVolumes[vol] = name
+			dataVolumes[vol] = s.Name
 		})
 	}
 }
@@ -130,7 +126,7 @@ func checkService(t *testing.T, svc types.ServiceConfig, root string) {
 	if cmd := []string(svc.Command); !slices.Equal(cmd, []string{svc.Name}) {
 		t.Errorf("command = %q, want [%q] (the image's entrypoint is the eventually binary)", cmd, svc.Name)
 	}
-	if !slices.Contains(serviceNames, svc.Name) {
+	if _, ok := system.Lookup(svc.Name); !ok {
 		t.Errorf("command %q: the binary has no such service", svc.Name)
 	}
 	dep, ok := svc.DependsOn[brokerService]
@@ -144,9 +140,10 @@ func checkService(t *testing.T, svc types.ServiceConfig, root string) {
 func checkEnvironment(t *testing.T, svc types.ServiceConfig, brokerURL string) config {
 	t.Helper()
 	env := map[string]string{}
+	known := knownEnv()
 	for k, v := range svc.Environment {
-		if !slices.Contains(knownEnv, k) {
-			t.Errorf("environment %s: the code reads no such variable (known: %v)", k, knownEnv)
+		if !slices.Contains(known, k) {
+			t.Errorf("environment %s: the code reads no such variable (known: %v)", k, known)
 		}
 		if v != nil {
 			env[k] = *v

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"eventually/internal/load"
+	"eventually/internal/system"
 	"eventually/pkg/broker"
 )
 
@@ -85,7 +86,7 @@ func loadOwnSystem(ctx context.Context, cfg config, opts load.Options) (load.Rep
 	}
 	cfg.DataDir, cfg.LogDir, cfg.NATSURL, cfg.AutoApprove = filepath.Join(dir, "data"), filepath.Join(dir, "logs"), "", false
 	cfg.Addrs = map[string]string{}
-	for _, name := range serviceNames {
+	for _, name := range system.Names {
 		if cfg.Addrs[name], err = loopbackAddr(); err != nil {
 			return load.Report{}, err
 		}
@@ -101,7 +102,7 @@ func loadOwnSystem(ctx context.Context, cfg config, opts load.Options) (load.Rep
 	if err != nil {
 		return load.Report{}, err
 	}
-	defer stopAll(children, nil)
+	defer stopAll(children, nil, stopGrace)
 	if err := waitHealthy(ctx, cfg, 30*time.Second); err != nil {
 		return load.Report{}, err
 	}

@@ -43,7 +43,7 @@ func logsCommand(cfg config, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	out := &prefixer{w: stdout}
+	out := newPrefixer(stdout)
 	for _, l := range lines {
 		if *raw {
 			fmt.Fprintln(stdout, l.raw)

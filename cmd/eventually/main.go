@@ -16,9 +16,11 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"slices"
+	"strings"
 	"syscall"
+	"text/tabwriter"
 
+	"eventually/internal/system"
 	"eventually/pkg/events"
 )
 
@@ -31,43 +33,50 @@ func main() {
 	}
 }
 
-const usage = `usage: eventually <command>
+// usage is the help text. The services and the configuration come from
+// the table of services, so a new service shows up here by itself.
+func usage() string {
+	var b strings.Builder
+	w := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	fmt.Fprint(w, "usage: eventually <command>\n\ncommands:\n")
+	fmt.Fprint(w, "  boot\tstart the broker and every service as separate processes\n")
+	for _, s := range system.Table() {
+		fmt.Fprintf(w, "  %s\trun %s (%s)\n", s.Name, s.Name, s.Role)
+	}
+	for _, row := range toolCommands() {
+		fmt.Fprintf(w, "  %s\t%s\n", row[0], row[1])
+	}
+	fmt.Fprint(w, "\nconfiguration (environment):\n")
+	for _, v := range envVars() {
+		fmt.Fprintf(w, "  %s\t%s\n", v.name, v.help)
+	}
+	w.Flush()
+	return b.String()
+}
 
-commands:
-  boot       start the broker and every service as separate processes
-  alpha      run alpha (order processing)
-  beta       run beta (order capture)
-  charlie    run charlie (charging)
-  overlord   run overlord (the watcher); --rebuild rebuilds its store
-             from the stream, says how long it took, and exits
-  logs       logs [--json] <request-id>: one request's log lines from
-             every service, merged in time order
-  load       load [-n 2000] [-c 16] [--rate R] [--json] [--target ...]:
-             drive orders through a system of its own (or a running
-             one), print throughput, latency and the self-check
-  all        run every service in this one process
-  broker     run the embedded NATS JetStream broker alone
-  docs       print the event catalogue as Markdown (docs/events.md)
-
-configuration (environment):
-  EVENTUALLY_STAGE          0..5, problems 1..N solved (default 5)
-  EVENTUALLY_DATA_DIR       databases and broker storage (default data)
-  EVENTUALLY_LOG_DIR        JSON logs, one file per service (default logs)
-  EVENTUALLY_NATS_URL       external broker; empty starts the embedded one
-  EVENTUALLY_NATS_ADDR      embedded broker address (default 127.0.0.1:4222)
-  EVENTUALLY_ALPHA_ADDR     (default 127.0.0.1:3991)
-  EVENTUALLY_BETA_ADDR      (default 127.0.0.1:3992)
-  EVENTUALLY_CHARLIE_ADDR   (default 127.0.0.1:3993)
-  EVENTUALLY_OVERLORD_ADDR  (default 127.0.0.1:3994)
-  EVENTUALLY_AUTO_APPROVE   1: alpha approves captured orders at once
-`
+// toolCommands are the usage rows of the commands other than running a
+// service: command and help; a row without a command continues the help.
+func toolCommands() [][2]string {
+	return [][2]string{
+		{"overlord", "overlord --rebuild: rebuild its store from the stream,"},
+		{"", "say how long it took, and exit"},
+		{"logs", "logs [--json] <request-id>: one request's log lines from"},
+		{"", "every service, merged in time order"},
+		{"load", "load [-n 2000] [-c 16] [--rate R] [--json] [--target ...]:"},
+		{"", "drive orders through a system of its own (or a running"},
+		{"", "one), print throughput, latency and the self-check"},
+		{"all", "run every service in this one process"},
+		{"broker", "run the embedded NATS JetStream broker alone"},
+		{"docs", "print the event catalogue as Markdown (docs/events.md)"},
+	}
+}
 
 // errUsage is returned for a command line that names no known command.
 var errUsage = errors.New("unknown command (see usage above)")
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	if len(args) == 0 {
-		fmt.Fprint(stdout, usage)
+		fmt.Fprint(stdout, usage())
 		return errUsage
 	}
 	cfg, err := loadConfig(getenv)
@@ -87,7 +96,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	case "load":
 		return loadCommand(ctx, cfg, rest, stdout)
 	case "all":
-		return runServices(ctx, cfg, serviceNames, stdout)
+		return runServices(ctx, cfg, system.Names, stdout)
 	case "docs":
 		// The event catalogue as Markdown: `make docs` writes docs/events.md.
 		md, err := events.Markdown()
@@ -97,12 +106,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		_, err = io.WriteString(stdout, md)
 		return err
 	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
+		fmt.Fprint(stdout, usage())
 		return nil
 	}
-	if slices.Contains(serviceNames, cmd) {
+	if _, ok := system.Lookup(cmd); ok {
 		return runServices(ctx, cfg, []string{cmd}, stdout)
 	}
-	fmt.Fprint(stdout, usage)
+	fmt.Fprint(stdout, usage())
 	return fmt.Errorf("%q: %w", cmd, errUsage)
 }

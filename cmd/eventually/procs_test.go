@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -45,6 +46,11 @@ func binary(t *testing.T) string {
 }
 
 func TestMain(m *testing.M) {
+	// Re-executed by boot as one of its children: play that service.
+	if stubborn, ok := os.LookupEnv(envFakeServices); ok && len(os.Args) > 1 {
+		fakeService(os.Args[1], strings.Split(stubborn, ","))
+		return
+	}
 	code := m.Run()
 	if builtBin != "" {
 		os.RemoveAll(filepath.Dir(builtBin))
@@ -73,13 +79,11 @@ func startProcesses(t *testing.T, env ...string) *processes {
 		t.Fatal(err)
 	}
 	p.broker = b
-	p.addrs = map[string]string{"alpha": freeAddr(t), "beta": freeAddr(t), "charlie": freeAddr(t), "overlord": freeAddr(t)}
+	p.addrs = freeAddrs(t)
 	p.env = append(os.Environ(),
 		EnvDataDir+"="+filepath.Join(p.dir, "data"), EnvLogDir+"="+filepath.Join(p.dir, "logs"),
-		EnvNATSURL+"="+b.URL(),
-		EnvAlphaAddr+"="+p.addrs["alpha"], EnvBetaAddr+"="+p.addrs["beta"],
-		EnvCharlieAddr+"="+p.addrs["charlie"], EnvOverlordAddr+"="+p.addrs["overlord"])
-	p.env = append(p.env, env...)
+		EnvNATSURL+"="+b.URL())
+	p.env = append(append(p.env, addrEnv(p.addrs)...), env...)
 	t.Cleanup(p.stopAll)
 	return p
 }

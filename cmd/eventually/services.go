@@ -2,11 +2,11 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"sync"
+
+	"golang.org/x/sync/errgroup"
 
 	"eventually/internal/system"
 	"eventually/pkg/broker"
@@ -14,11 +14,9 @@ import (
 	"eventually/pkg/service"
 )
 
-// serviceNames is the order services start in (and `all` runs).
-var serviceNames = system.Names
-
 // runServices runs the named services in this process until ctx is done,
 // starting an embedded broker first when no external one is configured.
+// The first service to fail stops the others.
 func runServices(ctx context.Context, cfg config, names []string, stdout io.Writer) error {
 	tuneGC(os.Getenv)
 	url, stopBroker, err := brokerURL(cfg)
@@ -36,7 +34,7 @@ func runServices(ctx context.Context, cfg config, names []string, stdout io.Writ
 	for _, name := range names {
 		logger, closer, err := logging.ToFile(cfg.LogDir, name, stdout)
 		if err != nil {
-			return err
+			return fmt.Errorf("%s: %w", name, err)
 		}
 		closers = append(closers, closer)
 		svc, err := system.Build(name, service.Config{
@@ -47,21 +45,16 @@ func runServices(ctx context.Context, cfg config, names []string, stdout io.Writ
 		}
 		built = append(built, svc)
 	}
-	errs := make([]error, len(built))
-	var wg sync.WaitGroup
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	g, ctx := errgroup.WithContext(ctx)
 	for i, svc := range built {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if errs[i] = svc.Run(ctx); errs[i] != nil {
-				cancel()
+		g.Go(func() error {
+			if err := svc.Run(ctx); err != nil {
+				return fmt.Errorf("%s: %w", names[i], err)
 			}
-		}()
+			return nil
+		})
 	}
-	wg.Wait()
-	return errors.Join(errs...)
+	return g.Wait()
 }
 
 // brokerURL is the external broker's URL when one is configured; else it

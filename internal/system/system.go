@@ -1,10 +1,13 @@
-// Package system knows every service of eventually by name, so the binary
-// and the tests build them the same way.
+// Package system is the one table of eventually's services. The binary's
+// configuration, its usage text, boot's start order and colours, the
+// compose check and the tests all read it, so adding a service is a row
+// here (and its package) rather than an edit in ten places.
 package system
 
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"eventually/pkg/service"
 	"eventually/services/alpha"
@@ -19,25 +22,80 @@ type Service interface {
 	URL() string
 }
 
-// Names are the services in the order they start.
-var Names = []string{"alpha", "beta", "charlie", "overlord"}
-
 // Options are the settings that only some services take.
 type Options struct {
 	AutoApprove bool // alpha approves captured orders at once
 }
 
+// Spec is one row of the table: what the binary needs to know to
+// configure, start and show a service.
+type Spec struct {
+	Name        string
+	Role        string // one line, for the usage text
+	DefaultAddr string // its HTTP address unless AddrEnv says otherwise
+	Colour      string // ANSI colour of its name in boot's output
+	Build       func(base service.Config, opts Options) (Service, error)
+}
+
+// AddrEnv is the environment variable that sets the service's HTTP
+// address: EVENTUALLY_<NAME>_ADDR.
+func (s Spec) AddrEnv() string {
+	return "EVENTUALLY_" + strings.ToUpper(s.Name) + "_ADDR"
+}
+
+// Table is every service, in the order they start. It is a new slice on
+// each call, so no caller can change the table for the others.
+func Table() []Spec {
+	return []Spec{
+		{Name: "alpha", Role: "order processing", DefaultAddr: "127.0.0.1:3991", Colour: "34",
+			Build: func(base service.Config, opts Options) (Service, error) {
+				return alpha.New(alpha.Config{Config: base, AutoApprove: opts.AutoApprove})
+			}},
+		{Name: "beta", Role: "order capture", DefaultAddr: "127.0.0.1:3992", Colour: "32",
+			Build: func(base service.Config, _ Options) (Service, error) {
+				return beta.New(beta.Config{Config: base})
+			}},
+		{Name: "charlie", Role: "charging", DefaultAddr: "127.0.0.1:3993", Colour: "33",
+			Build: func(base service.Config, _ Options) (Service, error) {
+				return charlie.New(charlie.Config{Config: base})
+			}},
+		{Name: "overlord", Role: "the watcher", DefaultAddr: "127.0.0.1:3994", Colour: "35",
+			Build: func(base service.Config, _ Options) (Service, error) {
+				return overlord.New(overlord.Config{Config: base})
+			}},
+	}
+}
+
+// Names are the services' names in start order, read from the table.
+var Names = names()
+
+func names() []string {
+	var out []string
+	for _, s := range Table() {
+		out = append(out, s.Name)
+	}
+	return out
+}
+
+// Lookup is the table's row for the named service.
+func Lookup(name string) (Spec, bool) {
+	for _, s := range Table() {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return Spec{}, false
+}
+
 // Build builds the named service on its base configuration.
 func Build(name string, base service.Config, opts Options) (Service, error) {
-	switch name {
-	case "alpha":
-		return alpha.New(alpha.Config{Config: base, AutoApprove: opts.AutoApprove})
-	case "beta":
-		return beta.New(beta.Config{Config: base})
-	case "charlie":
-		return charlie.New(charlie.Config{Config: base})
-	case "overlord":
-		return overlord.New(overlord.Config{Config: base})
+	s, ok := Lookup(name)
+	if !ok {
+		return nil, fmt.Errorf("unknown service %q (want one of %v)", name, Names)
 	}
-	return nil, fmt.Errorf("unknown service %q (want one of %v)", name, Names)
+	svc, err := s.Build(base, opts)
+	if err != nil {
+		return nil, fmt.Errorf("build %s: %w", name, err)
+	}
+	return svc, nil
 }
