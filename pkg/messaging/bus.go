@@ -88,7 +88,10 @@ type Bus struct {
 	// publishing, made by Run, as is the poison publisher on it.
 	conn   *nats.Conn
 	poison message.Publisher
-	ready  atomic.Bool
+	// subscribed is set once the consumers run; health is the last
+	// readiness check's answer (see health.go).
+	subscribed atomic.Bool
+	health     atomic.Pointer[error]
 	err    error // the first registration error, returned by Run
 }
 
@@ -196,6 +199,10 @@ func (b *Bus) Run(ctx context.Context) error {
 		return nil
 	})
 	g.Go(func() error { return b.runConsumers(ctx) })
+	g.Go(func() error {
+		b.watch(ctx)
+		return nil
+	})
 	return g.Wait()
 }
 
@@ -207,7 +214,7 @@ func (b *Bus) runConsumers(ctx context.Context) error {
 			return err
 		}
 		for _, c := range b.consumes {
-			if err := stream.EnsureConsumer(ctx, b.conn, stream.Name, c.durable, c.topic, b.cfg.MaxDeliveries); err != nil {
+			if _, err := stream.EnsureConsumer(ctx, b.conn, stream.Name, c.durable, c.topic, b.cfg.MaxDeliveries); err != nil {
 				return err
 			}
 		}
@@ -227,14 +234,14 @@ func (b *Bus) runConsumers(ctx context.Context) error {
 		}
 	}
 	if len(b.consumes) == 0 {
-		b.ready.Store(true)
+		b.subscribed.Store(true)
 		<-ctx.Done()
 		return nil
 	}
 	go func() {
 		select {
 		case <-b.router.Running():
-			b.ready.Store(true)
+			b.subscribed.Store(true)
 		case <-ctx.Done():
 		}
 	}()
@@ -244,6 +251,3 @@ func (b *Bus) runConsumers(ctx context.Context) error {
 	return nil
 }
 
-// Ready reports whether the consumers are subscribed: a service is
-// healthy only then, so "all healthy" means nothing is missed.
-func (b *Bus) Ready() bool { return b.ready.Load() }

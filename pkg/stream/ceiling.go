@@ -65,7 +65,7 @@ func MeasureCeiling(ctx context.Context, brokerURL string, sample Message, n, pu
 	}
 	defer js.DeleteStream(ceilingStream)
 	durable := DurableName("ceiling", topic)
-	if err := EnsureConsumer(ctx, subConn, ceilingStream, durable, topic, 1); err != nil {
+	if _, err := EnsureConsumer(ctx, subConn, ceilingStream, durable, topic, 1); err != nil {
 		return Ceiling{}, err
 	}
 	sub, err := NewSubscriber(brokerURL, "ceiling-subscriber", ceilingStream, durable)

@@ -92,3 +92,13 @@ func withJetStream(ctx context.Context, brokerURL string, fn func(nats.JetStream
 	}
 	return fn(js)
 }
+
+// DeleteConsumer deletes a durable consumer, as an operator might by mistake.
+func DeleteConsumer(ctx context.Context, brokerURL, durable string) error {
+	return withJetStream(ctx, brokerURL, func(js nats.JetStreamContext) error {
+		if err := js.DeleteConsumer(Name, durable); err != nil {
+			return fmt.Errorf("delete consumer %s: %w", durable, err)
+		}
+		return nil
+	})
+}

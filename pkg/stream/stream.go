@@ -112,25 +112,29 @@ func DurableName(service, topic string) string {
 // delivered again after a restart; one created here and bound to survives.
 //
 // maxDeliver bounds how often the broker delivers one message; a consumer
-// that exists with another bound is updated.
-func EnsureConsumer(ctx context.Context, nc *nats.Conn, stream, durable, topic string, maxDeliver int) error {
+// that exists with another bound is updated. created says it did not exist.
+//
+// A consumer made anew starts at the beginning of the stream: after a
+// deletion, what it had acknowledged is not known, and the consumer's
+// inbox drops what it already processed.
+func EnsureConsumer(ctx context.Context, nc *nats.Conn, stream, durable, topic string, maxDeliver int) (created bool, err error) {
 	js, err := nc.JetStream(nats.Context(ctx))
 	if err != nil {
-		return fmt.Errorf("jetstream: %w", err)
+		return false, fmt.Errorf("jetstream: %w", err)
 	}
 	info, err := js.ConsumerInfo(stream, durable)
 	switch {
 	case err == nil && info.Config.MaxDeliver == maxDeliver:
-		return nil
+		return false, nil
 	case err == nil:
 		cfg := info.Config
 		cfg.MaxDeliver = maxDeliver
 		if _, err := js.UpdateConsumer(stream, &cfg); err != nil {
-			return fmt.Errorf("update consumer %s: %w", durable, err)
+			return false, fmt.Errorf("update consumer %s: %w", durable, err)
 		}
-		return nil
+		return false, nil
 	case !errors.Is(err, nats.ErrConsumerNotFound):
-		return fmt.Errorf("look up consumer %s: %w", durable, err)
+		return false, fmt.Errorf("look up consumer %s: %w", durable, err)
 	}
 	_, err = js.AddConsumer(stream, &nats.ConsumerConfig{
 		Durable:        durable,
@@ -144,7 +148,20 @@ func EnsureConsumer(ctx context.Context, nc *nats.Conn, stream, durable, topic s
 		MaxAckPending:  maxAckPending,
 	})
 	if err != nil {
-		return fmt.Errorf("create consumer %s: %w", durable, err)
+		return false, fmt.Errorf("create consumer %s: %w", durable, err)
+	}
+	return true, nil
+}
+
+// Check says whether the stream is usable: JetStream is on (the broker
+// turns it off when its store is out of space) and the stream exists.
+func Check(ctx context.Context, nc *nats.Conn) error {
+	js, err := nc.JetStream(nats.Context(ctx))
+	if err != nil {
+		return fmt.Errorf("jetstream: %w", err)
+	}
+	if _, err := js.StreamInfo(Name); err != nil {
+		return fmt.Errorf("stream %s: %w", Name, err)
 	}
 	return nil
 }

@@ -1,0 +1,85 @@
+package messaging
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"eventually/pkg/stream"
+)
+
+// Health says whether the service takes part in the message flow: nil
+// when its broker connection, the stream and each of its durable
+// consumers are usable, else what is wrong. It is the last answer of a
+// check that runs every second (watch), so it costs nothing to ask.
+func (b *Bus) Health() error {
+	if err := b.health.Load(); err != nil {
+		return *err
+	}
+	return errNotRunning
+}
+
+// Ready reports whether Health is nil.
+func (b *Bus) Ready() bool { return b.Health() == nil }
+
+var errNotRunning = errors.New("not connected to the broker yet")
+
+// watchEvery is how often the readiness check runs.
+const watchEvery = time.Second
+
+// watch runs the readiness check until ctx is done.
+func (b *Bus) watch(ctx context.Context) {
+	t := time.NewTicker(watchEvery)
+	defer t.Stop()
+	var last error
+	for {
+		err := b.check(ctx)
+		b.health.Store(&err)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil && (last == nil || err.Error() != last.Error()):
+			b.cfg.Logger.Warn("not ready", "reason", err)
+		case err == nil && last != nil:
+			b.cfg.Logger.Info("ready again")
+		}
+		last = err
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// check looks at the broker connection, the stream and the durable
+// consumers. A consumer that was deleted (by an operator, or with its
+// stream) is created again: until then the service would silently stop
+// receiving its events.
+func (b *Bus) check(ctx context.Context) error {
+	if status := b.conn.Status(); status != nats.CONNECTED {
+		return fmt.Errorf("no connection to the broker (%s)", status)
+	}
+	if !b.subscribed.Load() {
+		return errors.New("consumers not subscribed yet")
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := stream.Check(ctx, b.conn); err != nil {
+		return err
+	}
+	for _, c := range b.consumes {
+		created, err := stream.EnsureConsumer(ctx, b.conn, stream.Name, c.durable, c.topic, b.cfg.MaxDeliveries)
+		if err != nil {
+			return err
+		}
+		if created {
+			b.cfg.Logger.Warn("durable consumer was missing: created it again", "consumer", c.durable)
+			return fmt.Errorf("consumer %s was missing (created again)", c.durable)
+		}
+	}
+	return nil
+}
