@@ -92,7 +92,7 @@ type Bus struct {
 	// readiness check's answer (see health.go).
 	subscribed atomic.Bool
 	health     atomic.Pointer[error]
-	err    error // the first registration error, returned by Run
+	err        error // the first registration error, returned by Run
 }
 
 // consumer is one durable consumer of the service: one topic, one handler.
@@ -250,4 +250,3 @@ func (b *Bus) runConsumers(ctx context.Context) error {
 	}
 	return nil
 }
-
