@@ -49,5 +49,14 @@
     },
     refresh,
   };
+  // In the dashboard's frames, pass the presenter's keys (1–5 switch
+  // tabs, n hides the notes) on to the dashboard, so they work after a
+  // click in a page too. Typing in a field stays in the field.
+  if (window.top !== window.self) {
+    document.addEventListener("keydown", (e) => {
+      if (e.target.closest("input, textarea, select") || e.ctrlKey || e.metaKey || e.altKey) return;
+      window.top.postMessage({ eventuallyKey: e.key }, "*");
+    });
+  }
   loop();
 })();
