@@ -30,9 +30,6 @@ const (
 	EnvCharlieAddr  = "EVENTUALLY_CHARLIE_ADDR"
 	EnvOverlordAddr = "EVENTUALLY_OVERLORD_ADDR"
 	EnvAutoApprove  = "EVENTUALLY_AUTO_APPROVE"
-	// EnvCrashBeforePublish=1 makes a service kill itself after a commit,
-	// before its outbox is published: fault injection for the outbox test.
-	EnvCrashBeforePublish = "EVENTUALLY_CRASH_BEFORE_PUBLISH"
 )
 
 // config is the whole configuration, read once from the environment.
@@ -44,8 +41,6 @@ type config struct {
 	NATSAddr    string
 	Addrs       map[string]string // service name -> HTTP address
 	AutoApprove bool
-	// CrashBeforePublish: fault injection, see EnvCrashBeforePublish.
-	CrashBeforePublish bool
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -77,7 +72,6 @@ func loadConfig(getenv func(string) string) (config, error) {
 			"charlie":  or(EnvCharlieAddr, DefaultCharlieAddr),
 			"overlord": or(EnvOverlordAddr, DefaultOverlordAddr),
 		},
-		AutoApprove:        auto == "1" || auto == "true",
-		CrashBeforePublish: getenv(EnvCrashBeforePublish) == "1",
+		AutoApprove: auto == "1" || auto == "true",
 	}, nil
 }

@@ -12,11 +12,16 @@ import (
 
 const faultWait = 60 * time.Second
 
+// envCrashBeforePublish=1 makes a service built with the faultinject tag
+// (the test binary is) kill itself after a commit, before its outbox
+// relay publishes (pkg/service/faults_inject.go).
+const envCrashBeforePublish = "EVENTUALLY_CRASH_BEFORE_PUBLISH"
+
 // Kill -9 between the database commit and the publish: after a restart the
 // event is published exactly once and the flow completes.
 func TestOutboxSurvivesCrashBetweenCommitAndPublish(t *testing.T) {
 	p := startProcesses(t, EnvAutoApprove+"=1")
-	p.start("alpha", EnvCrashBeforePublish+"=1")
+	p.start("alpha", envCrashBeforePublish+"=1")
 	p.start("beta")
 	p.start("charlie")
 
@@ -39,7 +44,7 @@ func TestOutboxSurvivesCrashBetweenCommitAndPublish(t *testing.T) {
 	// The same for a submitted cart: beta dies after committing the lock
 	// and the order.captured; after its restart the order is finalized.
 	p.kill9("beta")
-	p.start("beta", EnvCrashBeforePublish+"=1")
+	p.start("beta", envCrashBeforePublish+"=1")
 	st.Call(t, "POST", p.url("beta")+"/api/carts/cart-12345678/submit", map[string]any{"product": "widget", "price_cents": 1000})
 	if err := p.waitExit("beta"); err == nil {
 		t.Fatal("beta should have been killed by its crash point")

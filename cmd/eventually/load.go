@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"eventually/internal/load"
-	"eventually/pkg/messaging"
+	"eventually/pkg/broker"
 )
 
 // loadCommand drives orders through the system and prints what it
@@ -92,12 +92,12 @@ func loadOwnSystem(ctx context.Context, cfg config, opts load.Options) (load.Rep
 	}
 
 	start := time.Now()
-	broker, err := messaging.StartBroker("127.0.0.1:0", cfg.DataDir)
+	b, err := broker.Start("127.0.0.1:0", cfg.DataDir)
 	if err != nil {
 		return load.Report{}, err
 	}
-	defer broker.Shutdown()
-	children, err := startServices(exe, cfg, broker.URL(), nil)
+	defer b.Shutdown()
+	children, err := startServices(exe, cfg, b.URL(), nil)
 	if err != nil {
 		return load.Report{}, err
 	}
@@ -107,7 +107,7 @@ func loadOwnSystem(ctx context.Context, cfg config, opts load.Options) (load.Rep
 	}
 	healthy := time.Since(start)
 
-	targets := load.Targets{Broker: broker.URL()}
+	targets := load.Targets{Broker: b.URL()}
 	targets.Alpha, targets.Beta, targets.Charlie = "http://"+cfg.Addrs["alpha"], "http://"+cfg.Addrs["beta"], "http://"+cfg.Addrs["charlie"]
 	opts.Processes = map[string]int{}
 	for _, c := range children {

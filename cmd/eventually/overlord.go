@@ -8,7 +8,7 @@ import (
 	"net"
 	"time"
 
-	"eventually/pkg/messaging"
+	"eventually/pkg/broker"
 	"eventually/services/overlord"
 )
 
@@ -57,9 +57,9 @@ func rebuildBroker(cfg config) (url string, stop func(), err error) {
 		conn.Close()
 		return "nats://" + cfg.NATSAddr, func() {}, nil
 	}
-	broker, err := messaging.StartBroker(cfg.NATSAddr, cfg.DataDir)
+	b, err := broker.Start(cfg.NATSAddr, cfg.DataDir)
 	if err != nil {
 		return "", nil, err
 	}
-	return broker.URL(), broker.Shutdown, nil
+	return b.URL(), b.Shutdown, nil
 }

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	st "eventually/internal/systemtest"
-	"eventually/pkg/messaging"
+	"eventually/pkg/broker"
 )
 
 var (
@@ -33,7 +33,7 @@ func binary(t *testing.T) string {
 			return
 		}
 		builtBin = filepath.Join(dir, "eventually")
-		out, err := exec.Command("go", "build", "-o", builtBin, ".").CombinedOutput()
+		out, err := exec.Command("go", "build", "-tags", "faultinject", "-o", builtBin, ".").CombinedOutput()
 		if err != nil {
 			buildErr = fmt.Errorf("build: %v\n%s", err, out)
 		}
@@ -58,7 +58,7 @@ type processes struct {
 	t      *testing.T
 	bin    string
 	dir    string
-	broker *messaging.Broker
+	broker *broker.Broker
 	addrs  map[string]string
 	env    []string
 	procs  map[string]*exec.Cmd
@@ -68,15 +68,15 @@ type processes struct {
 func startProcesses(t *testing.T, env ...string) *processes {
 	t.Helper()
 	p := &processes{t: t, bin: binary(t), dir: t.TempDir(), procs: map[string]*exec.Cmd{}, exited: map[string]chan error{}}
-	broker, err := messaging.StartBroker("127.0.0.1:0", p.dir)
+	b, err := broker.Start("127.0.0.1:0", p.dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.broker = broker
+	p.broker = b
 	p.addrs = map[string]string{"alpha": freeAddr(t), "beta": freeAddr(t), "charlie": freeAddr(t), "overlord": freeAddr(t)}
 	p.env = append(os.Environ(),
 		EnvDataDir+"="+filepath.Join(p.dir, "data"), EnvLogDir+"="+filepath.Join(p.dir, "logs"),
-		EnvNATSURL+"="+broker.URL(),
+		EnvNATSURL+"="+b.URL(),
 		EnvAlphaAddr+"="+p.addrs["alpha"], EnvBetaAddr+"="+p.addrs["beta"],
 		EnvCharlieAddr+"="+p.addrs["charlie"], EnvOverlordAddr+"="+p.addrs["overlord"])
 	p.env = append(p.env, env...)

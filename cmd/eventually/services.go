@@ -9,8 +9,8 @@ import (
 	"sync"
 
 	"eventually/internal/system"
+	"eventually/pkg/broker"
 	"eventually/pkg/logging"
-	"eventually/pkg/messaging"
 	"eventually/pkg/service"
 )
 
@@ -41,7 +41,6 @@ func runServices(ctx context.Context, cfg config, names []string, stdout io.Writ
 		closers = append(closers, closer)
 		svc, err := system.Build(name, service.Config{
 			Addr: cfg.Addrs[name], DataDir: cfg.DataDir, BrokerURL: url, Stage: cfg.Stage, Logger: logger,
-			CrashBeforePublish: cfg.CrashBeforePublish,
 		}, system.Options{AutoApprove: cfg.AutoApprove})
 		if err != nil {
 			return err
@@ -71,21 +70,21 @@ func brokerURL(cfg config) (string, func(), error) {
 	if cfg.NATSURL != "" {
 		return cfg.NATSURL, func() {}, nil
 	}
-	broker, err := messaging.StartBroker(cfg.NATSAddr, cfg.DataDir)
+	b, err := broker.Start(cfg.NATSAddr, cfg.DataDir)
 	if err != nil {
 		return "", nil, err
 	}
-	return broker.URL(), broker.Shutdown, nil
+	return b.URL(), b.Shutdown, nil
 }
 
 // runBroker runs the embedded broker alone until ctx is done.
 func runBroker(ctx context.Context, cfg config, stdout io.Writer) error {
-	broker, err := messaging.StartBroker(cfg.NATSAddr, cfg.DataDir)
+	b, err := broker.Start(cfg.NATSAddr, cfg.DataDir)
 	if err != nil {
 		return err
 	}
-	defer broker.Shutdown()
-	fmt.Fprintf(stdout, "broker: NATS JetStream listening on %s\n", broker.URL())
+	defer b.Shutdown()
+	fmt.Fprintf(stdout, "broker: NATS JetStream listening on %s\n", b.URL())
 	<-ctx.Done()
 	return nil
 }

@@ -6,6 +6,7 @@
 package load
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -15,9 +16,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill/message"
-
-	"eventually/pkg/messaging"
+	"eventually/pkg/broker"
+	"eventually/pkg/stream"
 	"eventually/services/overlord"
 )
 
@@ -239,17 +239,10 @@ func measureCeiling(ctx context.Context, broker string, w *watcher, r *Report) e
 	if len(samples) == 0 {
 		return errors.New("raw transport: the run published nothing to copy")
 	}
-	sample := samples[0].Message
 	size := w.averagePayload()
-	msg := message.NewMessage("", make([]byte, size))
-	for i := range msg.Payload {
-		msg.Payload[i] = 'x'
-	}
-	for k, v := range sample.Metadata {
-		msg.Metadata.Set(k, v)
-	}
+	msg := stream.Message{Payload: bytes.Repeat([]byte{'x'}, size), Metadata: samples[0].Metadata}
 	n := max(r.Messages, 1000)
-	ceiling, err := messaging.MeasureCeiling(ctx, broker, msg, n, ceilingPublishers)
+	ceiling, err := stream.MeasureCeiling(ctx, broker, msg, n, ceilingPublishers)
 	if err != nil {
 		return err
 	}
@@ -278,19 +271,19 @@ func measureRebuild(ctx context.Context, broker string) (Rebuild, error) {
 
 // measureLargeRebuild fills the stream of a broker of its own with n
 // copies of samples, then rebuilds from it.
-func measureLargeRebuild(ctx context.Context, samples []messaging.Replayed, n int) (Rebuild, error) {
+func measureLargeRebuild(ctx context.Context, samples []stream.Message, n int) (Rebuild, error) {
 	dir, err := os.MkdirTemp("", "eventually-large-rebuild-")
 	if err != nil {
 		return Rebuild{}, fmt.Errorf("large rebuild: %w", err)
 	}
 	defer os.RemoveAll(dir)
-	broker, err := messaging.StartBroker("127.0.0.1:0", dir)
+	b, err := broker.Start("127.0.0.1:0", dir)
 	if err != nil {
 		return Rebuild{}, err
 	}
-	defer broker.Shutdown()
-	if err := messaging.PublishCopies(ctx, broker.URL(), samples, n); err != nil {
+	defer b.Shutdown()
+	if err := publishCopies(ctx, b.URL(), samples, n); err != nil {
 		return Rebuild{}, err
 	}
-	return measureRebuild(ctx, broker.URL())
+	return measureRebuild(ctx, b.URL())
 }

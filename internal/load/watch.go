@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"eventually/pkg/events"
-	"eventually/pkg/messaging"
+	"eventually/pkg/stream"
 )
 
 // finalized is one order.finalized as the watcher saw it.
@@ -30,13 +30,13 @@ type watcher struct {
 	finalizedN  atomic.Int64
 
 	mu       sync.Mutex
-	orders   map[string]int                // order guid -> order.finalized messages seen
-	samples  map[string]messaging.Replayed // topic -> its first message
+	orders   map[string]int            // order guid -> order.finalized messages seen
+	samples  map[string]stream.Message // topic -> its first message
 	lastSeen time.Time
 }
 
 func newWatcher(carts []string) *watcher {
-	w := &watcher{carts: make(map[string]chan finalized, len(carts)), orders: map[string]int{}, samples: map[string]messaging.Replayed{}}
+	w := &watcher{carts: make(map[string]chan finalized, len(carts)), orders: map[string]int{}, samples: map[string]stream.Message{}}
 	for _, c := range carts {
 		w.carts[c] = make(chan finalized, 4)
 	}
@@ -45,10 +45,10 @@ func newWatcher(carts []string) *watcher {
 
 // start subscribes; messages published after it returns are all seen.
 func (w *watcher) start(ctx context.Context, brokerURL string) (stop func(), err error) {
-	return messaging.Tail(ctx, brokerURL, messaging.Topics(), w.see)
+	return stream.Tail(ctx, brokerURL, stream.Topics(), w.see)
 }
 
-func (w *watcher) see(m messaging.Replayed) {
+func (w *watcher) see(m stream.Message) {
 	now := time.Now()
 	w.messages.Add(1)
 	w.payloadSize.Add(int64(len(m.Payload)))
@@ -100,11 +100,11 @@ func (w *watcher) averagePayload() int {
 }
 
 // sampled is one message of each topic seen, in topic order.
-func (w *watcher) sampled() []messaging.Replayed {
+func (w *watcher) sampled() []stream.Message {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	out := make([]messaging.Replayed, 0, len(w.samples))
-	for _, topic := range messaging.Topics() {
+	out := make([]stream.Message, 0, len(w.samples))
+	for _, topic := range stream.Topics() {
 		if m, ok := w.samples[topic]; ok {
 			out = append(out, m)
 		}

@@ -8,22 +8,23 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"maps"
 	"net"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/nats-io/nats.go"
 
 	"eventually/internal/poll"
 	"eventually/internal/system"
+	"eventually/pkg/broker"
 	"eventually/pkg/logging"
 	"eventually/pkg/messaging"
 	"eventually/pkg/service"
 	"eventually/pkg/sqlite"
+	"eventually/pkg/stream"
 )
 
 // Options choose how the system starts.
@@ -47,7 +48,7 @@ type System struct {
 	DataDir    string
 	LogDir     string
 	brokerAddr string
-	broker     *messaging.Broker
+	broker     *broker.Broker
 
 	mu      sync.Mutex
 	running map[string]*running
@@ -86,7 +87,7 @@ func (s *System) BrokerURL() string { return "nats://" + s.brokerAddr }
 // StartBroker starts the embedded broker (again) on its address.
 func (s *System) StartBroker() {
 	s.t.Helper()
-	b, err := messaging.StartBroker(s.brokerAddr, s.DataDir)
+	b, err := broker.Start(s.brokerAddr, s.DataDir)
 	if err != nil {
 		s.t.Fatalf("start broker: %v", err)
 	}
@@ -224,13 +225,11 @@ func (s *System) StreamCount(topic string) uint64 {
 // broker at brokerURL.
 func StreamCount(t testing.TB, brokerURL, topic string) uint64 {
 	t.Helper()
-	js, closeConn := jetStream(t, brokerURL)
-	defer closeConn()
-	info, err := js.StreamInfo(messaging.StreamName, &nats.StreamInfoRequest{SubjectsFilter: topic})
+	n, err := stream.Count(context.Background(), brokerURL, topic)
 	if err != nil {
-		t.Fatalf("stream info: %v", err)
+		t.Fatal(err)
 	}
-	return info.State.Subjects[topic]
+	return n
 }
 
 // Message is a message read back from the broker's stream.
@@ -253,32 +252,20 @@ func (s *System) LastMessage(topic string) Message {
 // Messages reads every message of a topic from the stream, oldest first.
 func (s *System) Messages(topic string) []Message {
 	s.t.Helper()
-	js, closeConn := jetStream(s.t, s.BrokerURL())
-	defer closeConn()
-	want := s.StreamCount(topic)
-	var out []Message
-	if want == 0 {
-		return out
-	}
-	sub, err := js.SubscribeSync(topic, nats.OrderedConsumer(), nats.DeliverAll())
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	stored, err := stream.Read(ctx, s.BrokerURL(), topic)
 	if err != nil {
 		s.t.Fatalf("read %s: %v", topic, err)
 	}
-	defer sub.Unsubscribe()
-	for uint64(len(out)) < want {
-		m, err := sub.NextMsg(5 * time.Second)
-		if err != nil {
-			s.t.Fatalf("read %s: %v", topic, err)
-		}
-		msg := Message{Metadata: map[string]string{}}
-		for k := range m.Header {
-			if !strings.HasPrefix(k, "Nats-") { // broker headers, e.g. the dedup ID
-				msg.Metadata[k] = m.Header.Get(k)
-			}
-		}
-		msg.UUID = msg.Metadata["_watermill_message_uuid"]
-		if err := json.Unmarshal(m.Data, &msg.Payload); err != nil {
-			msg.Payload = map[string]any{"_raw": string(m.Data)}
+	var out []Message
+	for _, m := range stored {
+		// As on the wire: the UUID is a header too, so a republish of
+		// Metadata keeps it.
+		msg := Message{UUID: m.UUID, Metadata: maps.Clone(m.Metadata)}
+		msg.Metadata[watermillUUIDHeader] = m.UUID
+		if err := json.Unmarshal(m.Payload, &msg.Payload); err != nil {
+			msg.Payload = map[string]any{"_raw": string(m.Payload)}
 		}
 		out = append(out, msg)
 	}
@@ -313,8 +300,6 @@ func (s *System) Republish(topic string, msg Message) string {
 // a []byte to send malformed data as it is.
 func (s *System) PublishRaw(topic string, payload any, metadata map[string]string, newID bool) string {
 	s.t.Helper()
-	js, closeConn := jetStream(s.t, s.BrokerURL())
-	defer closeConn()
 	data, ok := payload.([]byte)
 	if !ok {
 		var err error
@@ -322,32 +307,28 @@ func (s *System) PublishRaw(topic string, payload any, metadata map[string]strin
 			s.t.Fatal(err)
 		}
 	}
-	m := nats.NewMsg(topic)
-	m.Data = data
-	for k, v := range metadata {
-		m.Header.Set(k, v)
+	headers := maps.Clone(metadata)
+	if headers == nil {
+		headers = map[string]string{}
 	}
-	id := metadata["_watermill_message_uuid"]
 	if newID {
-		id = uuid.NewString()
-		m.Header.Set("_watermill_message_uuid", id)
+		headers[watermillUUIDHeader] = uuid.NewString()
 	}
-	if _, err := js.PublishMsg(m); err != nil {
-		s.t.Fatalf("publish %s: %v", topic, err)
+	if err := stream.PublishRaw(context.Background(), s.BrokerURL(), topic, headers, data); err != nil {
+		s.t.Fatal(err)
 	}
-	return id
+	return headers[watermillUUIDHeader]
 }
 
+// watermillUUIDHeader is where Watermill's NATS format keeps a message's UUID.
+const watermillUUIDHeader = "_watermill_message_uuid"
+
 // consumers lists the broker's durable consumers of one service.
-func (s *System) consumers(service string) []*nats.ConsumerInfo {
+func (s *System) consumers(service string) []stream.Consumer {
 	s.t.Helper()
-	js, closeConn := jetStream(s.t, s.BrokerURL())
-	defer closeConn()
-	var out []*nats.ConsumerInfo
-	for info := range js.Consumers(messaging.StreamName) {
-		if strings.HasPrefix(info.Name, service+"_") {
-			out = append(out, info)
-		}
+	out, err := stream.Consumers(context.Background(), s.BrokerURL(), service)
+	if err != nil {
+		s.t.Fatal(err)
 	}
 	return out
 }
@@ -355,8 +336,8 @@ func (s *System) consumers(service string) []*nats.ConsumerInfo {
 // ConsumerTopics lists the topics a service consumes, as the broker knows them.
 func (s *System) ConsumerTopics(service string) []string {
 	var topics []string
-	for _, info := range s.consumers(service) {
-		topics = append(topics, info.Config.FilterSubject)
+	for _, c := range s.consumers(service) {
+		topics = append(topics, c.Topic)
 	}
 	return topics
 }
@@ -364,8 +345,8 @@ func (s *System) ConsumerTopics(service string) []string {
 // Settled reports whether a service has received and acknowledged every
 // message of every topic it consumes.
 func (s *System) Settled(service string) bool {
-	for _, info := range s.consumers(service) {
-		if info.NumPending > 0 || info.NumAckPending > 0 {
+	for _, c := range s.consumers(service) {
+		if c.Pending > 0 || c.AckPending > 0 {
 			return false
 		}
 	}
@@ -379,19 +360,4 @@ func Metadata(eventName, producer, correlationID string) map[string]string {
 		"correlation_id": correlationID, "causation_id": "",
 		"occurred_at": time.Now().UTC().Format(time.RFC3339Nano),
 	}
-}
-
-// jetStream connects to the broker for a test's own look at the stream.
-func jetStream(t testing.TB, brokerURL string) (nats.JetStreamContext, func()) {
-	t.Helper()
-	nc, err := nats.Connect(brokerURL)
-	if err != nil {
-		t.Fatalf("connect to broker: %v", err)
-	}
-	js, err := nc.JetStream()
-	if err != nil {
-		nc.Close()
-		t.Fatal(err)
-	}
-	return js, nc.Close
 }

@@ -8,25 +8,18 @@ import (
 	"sync"
 )
 
-// Contract describes one event: who produces it, who consumes it, and the
-// versions consumers accept.
+// Contract describes one event: who produces it, who consumes it, the
+// versions consumers accept and the one producers send.
 type Contract struct {
-	Name      string       `json:"name"`
-	Versions  []int        `json:"versions"` // accepted by consumers, oldest first
+	Name     string `json:"name"`
+	Versions []int  `json:"versions"` // accepted by consumers, oldest first
+	// Current is the version producers send today. Consumer-first: it is
+	// raised only after every consumer accepts it (it is in Versions).
+	Current   int          `json:"current"`
 	Producer  string       `json:"producer"`
 	Consumers []string     `json:"consumers"`
 	Summary   string       `json:"summary"`
 	New       func() Event `json:"-"`
-}
-
-// CurrentVersion is the version producers send today.
-func (c Contract) CurrentVersion() int {
-	if c.Name == NameOrderCaptured {
-		// Consumer-first: alpha accepts version 2 of order.captured, and beta
-		// sends it; a version 1 payload is still accepted.
-		return 2
-	}
-	return c.Versions[len(c.Versions)-1]
 }
 
 // Catalog lists every event of the system. The slice is the caller's own;
@@ -53,31 +46,31 @@ type catalogTable struct {
 func contracts() []Contract {
 	return []Contract{
 		{
-			Name: NameSettingsChanged, Versions: []int{1}, Producer: "alpha",
+			Name: NameSettingsChanged, Versions: []int{1}, Current: 1, Producer: "alpha",
 			Consumers: []string{"beta", "charlie", "overlord"},
 			Summary:   "alpha's settings changed; carries the whole settings and their version",
 			New:       func() Event { return &SettingsChanged{} },
 		},
 		{
-			Name: NameOrderCaptured, Versions: []int{1, 2}, Producer: "beta",
+			Name: NameOrderCaptured, Versions: []int{1, 2}, Current: 2, Producer: "beta",
 			Consumers: []string{"alpha", "overlord"},
 			Summary:   "a customer submitted a cart; carries the settings snapshot the form showed",
 			New:       func() Event { return &OrderCaptured{} },
 		},
 		{
-			Name: NameOrderApproved, Versions: []int{1}, Producer: "alpha",
+			Name: NameOrderApproved, Versions: []int{1}, Current: 1, Producer: "alpha",
 			Consumers: []string{"charlie", "overlord"},
 			Summary:   "alpha approved an order; carries price, fee, discount and total",
 			New:       func() Event { return &OrderApproved{} },
 		},
 		{
-			Name: NameOrderCharged, Versions: []int{1}, Producer: "charlie",
+			Name: NameOrderCharged, Versions: []int{1}, Current: 1, Producer: "charlie",
 			Consumers: []string{"alpha", "overlord"},
 			Summary:   "charlie charged an order",
 			New:       func() Event { return &OrderCharged{} },
 		},
 		{
-			Name: NameOrderFinalized, Versions: []int{1}, Producer: "alpha",
+			Name: NameOrderFinalized, Versions: []int{1}, Current: 1, Producer: "alpha",
 			Consumers: []string{"beta", "overlord"},
 			Summary:   "the order's lifecycle is done; beta reopens the cart",
 			New:       func() Event { return &OrderFinalized{} },
@@ -97,7 +90,7 @@ func VersionOf(e Event) int {
 	if !ok {
 		return 1
 	}
-	return c.CurrentVersion()
+	return c.Current
 }
 
 // Decode turns a payload into a validated event, or says why it cannot.

@@ -42,7 +42,7 @@ type ServiceContracts struct {
 func ContractsOf(service string) ServiceContracts {
 	out := ServiceContracts{Service: service, Produces: []ContractView{}, Consumes: []ContractView{}}
 	for _, c := range Catalog() {
-		v := ContractView{Name: c.Name, Version: c.CurrentVersion(), Versions: c.Versions,
+		v := ContractView{Name: c.Name, Version: c.Current, Versions: c.Versions,
 			Producer: c.Producer, Consumers: c.Consumers, Summary: c.Summary, Schema: Schema(c)}
 		if c.Producer == service {
 			out.Produces = append(out.Produces, v)
@@ -65,7 +65,7 @@ func Markdown() (string, error) {
 	b.WriteString("| event | producer | consumers | sent version | accepted versions |\n|---|---|---|---|---|\n")
 	for _, c := range Catalog() {
 		fmt.Fprintf(&b, "| [`%s`](#%s) | %s | %s | %d | %s |\n", c.Name, strings.ReplaceAll(c.Name, ".", ""),
-			c.Producer, strings.Join(c.Consumers, ", "), c.CurrentVersion(), joinInts(c.Versions))
+			c.Producer, strings.Join(c.Consumers, ", "), c.Current, joinInts(c.Versions))
 	}
 	for _, c := range Catalog() {
 		schema, err := json.MarshalIndent(Schema(c), "", "  ")
@@ -73,7 +73,7 @@ func Markdown() (string, error) {
 			return "", fmt.Errorf("schema of %s: %w", c.Name, err)
 		}
 		fmt.Fprintf(&b, "\n## %s\n\n%s.\n\nProduced by %s; consumed by %s. Sent as version %d; accepted: %s.\n\n```json\n%s\n```\n",
-			c.Name, c.Summary, c.Producer, strings.Join(c.Consumers, ", "), c.CurrentVersion(), joinInts(c.Versions), schema)
+			c.Name, c.Summary, c.Producer, strings.Join(c.Consumers, ", "), c.Current, joinInts(c.Versions), schema)
 	}
 	return b.String(), nil
 }

@@ -1,7 +1,13 @@
-// Package messaging is the one place that knows about Watermill and NATS.
-// A service gets a Bus: it writes state changes and the events they cause
+// Package messaging is how a service takes part in the message flow. A
+// service gets a Bus: it writes state changes and the events they cause
 // in one transaction (outbox), handles events at most once per message ID
-// (inbox), and every message carries the metadata of the design brief.
+// (inbox), sends what it can never process to the poison topic, and every
+// message carries the metadata of the design: event name and version,
+// producer, time, request ID (correlation_id) and cause (causation_id).
+//
+// It is built on Watermill (router, CQRS event bus and processor,
+// middleware) and NATS JetStream (package stream); none of their types
+// appear in its API, so a service reads as its domain.
 package messaging
 
 import (
@@ -9,9 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
@@ -19,115 +23,111 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 	"github.com/nats-io/nats.go"
-	"gorm.io/gorm"
+	"golang.org/x/sync/errgroup"
 
 	"eventually/pkg/events"
-	"eventually/pkg/requestid"
-	"eventually/pkg/sqlite"
-	"eventually/pkg/stage"
+	"eventually/pkg/stream"
 )
 
 // Config is what a Bus needs from its service.
 type Config struct {
-	Service   string       // the producer name and the prefix of its consumers
-	BrokerURL string       // nats://...
-	DB        *gorm.DB     // the service's own database: outbox and inbox live here
-	Logger    *slog.Logger // JSON logs with request_id
-	Stage     *stage.Stage
+	// Service is the producer name of its events and the prefix of its
+	// durable consumers. Required.
+	Service string
+	// BrokerURL is the broker's nats:// URL. Required by Run; a Bus that
+	// never runs (a unit test of domain code) writes its outbox without one.
+	BrokerURL string
+	// Store keeps the outbox and the inbox in the service's database. Required.
+	Store Store
+	// Logger gets the bus's log lines, with request_id. Required.
+	Logger *slog.Logger
+	// BeforeHandle, when set, runs before every handler with the context
+	// that carries the message's request ID, and returns the context the
+	// handler gets: the place for a service's own rules about it.
+	BeforeHandle func(ctx context.Context) context.Context
 	// OnCommit, when set, runs after every committed transaction, e.g. to
 	// refresh the service's live pages.
 	OnCommit func()
-	// CrashBeforePublish is fault injection for the outbox test: the
-	// process kills itself (SIGKILL) after a commit, before the relay
-	// publishes. Never set it outside that test.
-	CrashBeforePublish bool
+	// Catalogue is who produces and who consumes each event; the bus
+	// refuses to publish or handle against it. Default: events.Catalog().
+	Catalogue []events.Contract
 }
 
-// Models are the tables the bus keeps in a service's database; migrate
-// them with the service's own.
-func Models() []any { return []any{&OutboxMessage{}, &ProcessedMessage{}} }
-
-// Bus is one service's connection to the broker.
-type Bus struct {
-	cfg      Config
-	wmLogger watermill.LoggerAdapter
-	router   *message.Router
-	relay    *relay
-	stmts    *sqlite.Statements
-	handlers []registration
-	conns    []*nats.Conn
-	pubConn  *nats.Conn
-	ready    atomic.Bool
+func (c *Config) setDefaults() {
+	if c.Catalogue == nil {
+		c.Catalogue = events.Catalog()
+	}
 }
 
-type registration struct {
-	name    string // also the inbox consumer name
-	topic   string
-	durable string
-	add     func(sub message.Subscriber) error
-}
-
-// Tx is an open transaction of a service: its database and the events
-// that commit with it.
-type Tx struct {
-	DB     *gorm.DB
-	events *cqrs.EventBus
-}
-
-// Publish writes ev to the outbox of this transaction. It reaches the
-// broker after the commit, or never if the transaction rolls back.
-func (tx *Tx) Publish(ctx context.Context, ev events.Event) error {
-	if err := tx.events.Publish(ctx, ev); err != nil {
-		return fmt.Errorf("publish %s: %w", ev.EventName(), err)
+func (c Config) validate() error {
+	if c.Service == "" || c.Store == nil || c.Logger == nil {
+		return errors.New("messaging: Service, Store and Logger are required")
 	}
 	return nil
 }
 
-// New connects a service to the broker. The connection is retried in the
-// background, so a service starts (and takes work) while the broker is down.
+// Bus is one service's connection to the message flow.
+type Bus struct {
+	cfg      Config
+	wmLogger watermill.LoggerAdapter
+	events   *cqrs.EventBus       // writes events into the outbox of a transaction
+	router   *message.Router      // runs the handlers
+	handlers *cqrs.EventProcessor // typed handlers on the router
+	relay    *relay
+	consumes []consumer // what the service registered, checked against the catalogue
+	// conn is the service's one connection to the broker, made by Run;
+	// the publisher and subscribers built on it are made then too.
+	conn   *nats.Conn
+	poison message.Publisher
+	ready  atomic.Bool
+	err    error // the first registration error, returned by Run
+}
+
+// consumer is one durable consumer of the service: one topic, one handler.
+type consumer struct {
+	name    string // also the inbox's consumer name
+	topic   string
+	durable string
+}
+
+// New builds a service's bus. It does not reach the broker: Run does, so
+// a service starts (and takes work into its outbox) while the broker is
+// away, and domain code can be tested with a bus that never runs.
 func New(cfg Config) (*Bus, error) {
-	if cfg.Service == "" || cfg.DB == nil || cfg.Logger == nil || cfg.Stage == nil {
-		return nil, errors.New("messaging: Service, DB, Logger and Stage are required")
-	}
-	b := &Bus{cfg: cfg, wmLogger: watermill.NewSlogLoggerWithLevelMapping(cfg.Logger.With("component", "watermill"), map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug})}
-	stmts, err := sqlite.NewStatements(cfg.DB)
-	if err != nil {
-		return nil, fmt.Errorf("messaging: %w", err)
-	}
-	// The statements every message runs, prepared before anything holds
-	// the connection.
-	if err := stmts.Prepare(context.Background(), insertInboxSQL, insertOutboxSQL, readOutboxSQL, markPublishedSQL); err != nil {
-		return nil, fmt.Errorf("messaging: %w", err)
-	}
-	b.stmts = stmts
-	nc, err := Connect(cfg.BrokerURL, cfg.Service+"-publisher")
-	if err != nil {
+	cfg.setDefaults()
+	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	b.pubConn = nc
-	pub, err := newPublisher(nc, b.wmLogger)
+	b := &Bus{cfg: cfg, wmLogger: watermill.NewSlogLoggerWithLevelMapping(cfg.Logger.With("component", "watermill"),
+		map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug})}
+	var err error
+	b.events, err = cqrs.NewEventBusWithConfig(outboxPublisher{store: cfg.Store}, cqrs.EventBusConfig{
+		GeneratePublishTopic: func(p cqrs.GenerateEventPublishTopicParams) (string, error) { return p.EventName, nil },
+		OnPublish:            b.stampMetadata,
+		Marshaler:            eventMarshaler{},
+		Logger:               b.wmLogger,
+	})
 	if err != nil {
-		nc.Close()
-		return nil, fmt.Errorf("messaging publisher: %w", err)
+		return nil, fmt.Errorf("messaging event bus: %w", err)
 	}
-	batches, err := newBatchPublisher(nc)
-	if err != nil {
-		nc.Close()
-		return nil, fmt.Errorf("messaging publisher: %w", err)
-	}
-	b.relay = newRelay(stmts, batches, cfg.Logger.With("component", "outbox"))
-	if cfg.CrashBeforePublish {
-		b.relay.beforePublish = func([]OutboxMessage) {
-			cfg.Logger.Warn("crashing before publish (EVENTUALLY_CRASH_BEFORE_PUBLISH)")
-			_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
-		}
-	}
-
 	b.router, err = message.NewRouter(message.RouterConfig{CloseTimeout: 10 * time.Second}, b.wmLogger)
 	if err != nil {
 		return nil, fmt.Errorf("messaging router: %w", err)
 	}
-	poison, err := middleware.PoisonQueue(poisonPublisher{pub: pub, logger: cfg.Logger}, PoisonTopic)
+	b.handlers, err = cqrs.NewEventProcessorWithConfig(b.router, cqrs.EventProcessorConfig{
+		GenerateSubscribeTopic: func(p cqrs.EventProcessorGenerateSubscribeTopicParams) (string, error) {
+			return p.EventName, nil
+		},
+		SubscriberConstructor: func(p cqrs.EventProcessorSubscriberConstructorParams) (message.Subscriber, error) {
+			return b.subscriber(p.EventHandler.NewEvent().(events.Event).EventName()), nil
+		},
+		Marshaler: eventMarshaler{},
+		Logger:    b.wmLogger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("messaging event processor: %w", err)
+	}
+	poison, err := middleware.PoisonQueue(poisonPublisher{bus: b}, stream.PoisonTopic)
 	if err != nil {
 		return nil, fmt.Errorf("messaging poison queue: %w", err)
 	}
@@ -148,98 +148,94 @@ func New(cfg Config) (*Bus, error) {
 		}.Middleware,
 		middleware.Recoverer,
 	)
+	b.relay = newRelay(cfg.Store, cfg.Logger.With("component", "outbox"))
 	return b, nil
 }
 
-// Transaction runs fn in one database transaction; the events fn publishes
-// are committed with it and relayed afterwards.
-func (b *Bus) Transaction(ctx context.Context, fn func(tx *Tx) error) error {
-	err := b.cfg.DB.WithContext(ctx).Transaction(func(db *gorm.DB) error {
-		b.stmts.Tx(db)
-		bus, err := cqrs.NewEventBusWithConfig(outboxPublisher{tx: db, stmts: b.stmts}, cqrs.EventBusConfig{
-			GeneratePublishTopic: func(p cqrs.GenerateEventPublishTopicParams) (string, error) { return p.EventName, nil },
-			OnPublish:            b.stampMetadata,
-			Marshaler:            eventMarshaler{},
-			Logger:               b.wmLogger,
-		})
-		if err != nil {
-			return err
-		}
-		return fn(&Tx{DB: db, events: bus})
-	})
+// Run connects to the broker and runs the consumers and the outbox relay
+// until ctx is done. While the broker is unreachable it keeps trying.
+func (b *Bus) Run(ctx context.Context) error {
+	if b.err != nil {
+		return b.err
+	}
+	if err := b.checkCatalogue(); err != nil {
+		return err
+	}
+	if b.cfg.BrokerURL == "" {
+		return errors.New("messaging: BrokerURL is required to run")
+	}
+	// One connection for the relay, the poison publisher and every
+	// consumer: NATS multiplexes them, and its reader goroutine was not
+	// the bottleneck of any measured run.
+	conn, err := stream.Connect(b.cfg.BrokerURL, b.cfg.Service)
 	if err != nil {
 		return err
 	}
-	b.relay.Wake()
-	if b.cfg.OnCommit != nil {
-		b.cfg.OnCommit()
+	defer conn.Close()
+	b.conn = conn
+	if b.poison, err = stream.NewPublisher(conn, b.wmLogger); err != nil {
+		return fmt.Errorf("messaging publisher: %w", err)
 	}
-	// Now that this goroutine holds no connection, prepare the statements
-	// that ran unprepared more than once; a failure only costs speed.
-	if err := b.stmts.Prepare(ctx); err != nil && ctx.Err() == nil {
-		b.cfg.Logger.WarnContext(ctx, "prepare statements", "error", err)
+	writer, err := stream.NewWriter(conn, relayBatchSize)
+	if err != nil {
+		return fmt.Errorf("messaging publisher: %w", err)
 	}
-	return nil
+	b.relay.publish = writer.Write
+
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		b.relay.Run(ctx)
+		return nil
+	})
+	g.Go(func() error { return b.runConsumers(ctx) })
+	return g.Wait()
 }
 
-// stampMetadata sets the metadata every message carries.
-func (b *Bus) stampMetadata(p cqrs.OnEventSendParams) error {
-	ctx := p.Message.Context()
-	md := p.Message.Metadata
-	md.Set(ProducerKey, b.cfg.Service)
-	md.Set(OccurredAtKey, time.Now().UTC().Format(time.RFC3339Nano))
-	// Issue 5: the request ID of the context becomes the message's
-	// correlation_id; the message being handled, if any, its causation_id.
-	// Watermill's correlation middleware only tags messages a handler
-	// returns, and ours go through the outbox, so it is set here.
-	_, id := requestid.Ensure(ctx)
-	md.Set(CorrelationIDKey, id)
-	if parent := cqrs.OriginalMessageFromCtx(ctx); parent != nil {
-		md.Set(CausationIDKey, parent.UUID)
-	} else {
-		md.Set(CausationIDKey, "")
-	}
-	return nil
-}
-
-// withRequestContext gives a handler the request ID to log with and to
-// pass on.
-func (b *Bus) withRequestContext(h message.HandlerFunc) message.HandlerFunc {
-	return func(msg *message.Message) ([]*message.Message, error) {
-		id := msg.Metadata.Get(CorrelationIDKey)
-		// Issue 5: before the fix every service makes up an ID of its own
-		// for each message, so one customer action cannot be followed.
-		if !b.cfg.Stage.Solved(5) || !requestid.Valid(id) {
-			id = requestid.New()
-		}
-		msg.SetContext(requestid.With(msg.Context(), id))
-		return h(msg)
-	}
-}
-
-// poisonPublisher sends a message that can never be processed to the
-// poison topic under a new ID (the broker would drop a republished ID as a
-// duplicate), and logs it with its request ID.
-type poisonPublisher struct {
-	pub    message.Publisher
-	logger *slog.Logger
-}
-
-func (p poisonPublisher) Publish(topic string, msgs ...*message.Message) error {
-	for _, msg := range msgs {
-		poisoned := msg.Copy()
-		poisoned.UUID = watermill.NewUUID()
-		poisoned.Metadata.Set(PoisonOriginalUUIDKey, msg.UUID)
-		p.logger.ErrorContext(msg.Context(), "message sent to poison topic",
-			"message_uuid", msg.UUID,
-			"event_name", msg.Metadata.Get(EventNameKey),
-			"consumer", msg.Metadata.Get(PoisonConsumerKey),
-			"reason", msg.Metadata.Get(PoisonReasonKey))
-		if err := p.pub.Publish(topic, poisoned); err != nil {
+// runConsumers provisions the stream and the durable consumers, retrying
+// while the broker is away, then runs the handlers.
+func (b *Bus) runConsumers(ctx context.Context) error {
+	provision := func() error {
+		if err := stream.Ensure(ctx, b.conn); err != nil {
 			return err
 		}
+		for _, c := range b.consumes {
+			if err := stream.EnsureConsumer(ctx, b.conn, stream.Name, c.durable, c.topic); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for delay := 100 * time.Millisecond; ; delay = min(delay*2, 5*time.Second) {
+		err := provision()
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		b.cfg.Logger.Warn("broker not ready, retrying", "error", err)
+		if !sleep(ctx, delay) {
+			return nil
+		}
+	}
+	if len(b.consumes) == 0 {
+		b.ready.Store(true)
+		<-ctx.Done()
+		return nil
+	}
+	go func() {
+		select {
+		case <-b.router.Running():
+			b.ready.Store(true)
+		case <-ctx.Done():
+		}
+	}()
+	if err := b.router.Run(ctx); err != nil {
+		return fmt.Errorf("%s consumers: %w", b.cfg.Service, err)
 	}
 	return nil
 }
 
-func (p poisonPublisher) Close() error { return nil }
+// Ready reports whether the consumers are subscribed: a service is
+// healthy only then, so "all healthy" means nothing is missed.
+func (b *Bus) Ready() bool { return b.ready.Load() }

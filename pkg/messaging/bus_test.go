@@ -13,10 +13,11 @@ import (
 	"gorm.io/gorm"
 
 	"eventually/internal/poll"
+	"eventually/pkg/broker"
 	"eventually/pkg/events"
 	"eventually/pkg/logging"
 	"eventually/pkg/sqlite"
-	"eventually/pkg/stage"
+	"eventually/pkg/stream"
 )
 
 // testBus is one service's bus on its own database, running until stopped.
@@ -32,8 +33,7 @@ func startTestBus(t *testing.T, brokerURL, dbPath, service string, register func
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, _ := stage.New(stage.Max)
-	b, err := New(Config{Service: service, BrokerURL: brokerURL, DB: db, Logger: logging.Discard(), Stage: st})
+	b, err := New(Config{Service: service, BrokerURL: brokerURL, Store: GormStore{DB: db}, Logger: logging.Discard(), Catalogue: testCatalogue})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,16 +53,22 @@ func startTestBus(t *testing.T, brokerURL, dbPath, service string, register func
 	return tb
 }
 
+// testCatalogue is who produces and consumes what among the test buses.
+var testCatalogue = []events.Contract{
+	{Name: events.NameSettingsChanged, Producer: "producer", Consumers: []string{"consumer"}},
+	{Name: events.NameOrderFinalized, Producer: "bench", Consumers: []string{"bench"}},
+}
+
 // startTestBroker starts a broker in a temp dir, shut down when the test ends.
-func startTestBroker(tb testing.TB) (string, *Broker) {
+func startTestBroker(tb testing.TB) (string, *broker.Broker) {
 	tb.Helper()
 	dir := tb.TempDir()
-	broker, err := StartBroker("127.0.0.1:0", dir)
+	b, err := broker.Start("127.0.0.1:0", dir)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(broker.Shutdown)
-	return dir, broker
+	tb.Cleanup(b.Shutdown)
+	return dir, b
 }
 
 func waitFor(t *testing.T, what string, cond func() bool) {
@@ -75,7 +81,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 func publishSettings(t *testing.T, b *Bus, version int64) {
 	t.Helper()
 	err := b.Transaction(context.Background(), func(tx *Tx) error {
-		return tx.Publish(context.Background(), &events.SettingsChanged{Settings: events.Settings{GUID: "g", Version: version}})
+		return tx.Publish(&events.SettingsChanged{Settings: events.Settings{GUID: "g", Version: version}})
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -140,7 +146,9 @@ func TestTransientErrorIsRetried(t *testing.T) {
 		})
 	})
 	defer consumer.stop()
-	publishSettings(t, consumer.Bus, 7)
+	producer := startTestBus(t, broker.URL(), filepath.Join(dir, "producer.db"), "producer", func(*Bus) {})
+	defer producer.stop()
+	publishSettings(t, producer.Bus, 7)
 	waitFor(t, "handled after retries", func() bool { return committed.Load() == 1 })
 	var inbox int64
 	consumer.db.Model(&ProcessedMessage{}).Count(&inbox)
@@ -166,13 +174,9 @@ func TestRelayMarksPublished(t *testing.T) {
 	}
 	waitFor(t, "five marked published", func() bool { return pending() == 0 })
 	publishSettings(t, producer.Bus, 6)
-	js, err := producer.pubConn.JetStream()
-	if err != nil {
-		t.Fatal(err)
-	}
 	waitFor(t, "version 6 on the broker", func() bool {
-		info, err := js.StreamInfo(StreamName)
-		return err == nil && info.State.Msgs == 6
+		n, err := stream.Count(context.Background(), broker.URL(), events.NameSettingsChanged)
+		return err == nil && n == 6
 	})
 	producer.stop() // closes its database: read it afresh
 	db, err := sqlite.Open(filepath.Join(dir, "producer.db"), Models()...)

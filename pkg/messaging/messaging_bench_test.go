@@ -14,7 +14,6 @@ import (
 	"eventually/pkg/events"
 	"eventually/pkg/logging"
 	"eventually/pkg/sqlite"
-	"eventually/pkg/stage"
 )
 
 // benchBus is a bus on an embedded broker and a SQLite database, both in
@@ -26,11 +25,7 @@ func benchBus(b *testing.B) (*Bus, *gorm.DB) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	st, err := stage.New(5)
-	if err != nil {
-		b.Fatal(err)
-	}
-	bus, err := New(Config{Service: "bench", BrokerURL: broker.URL(), DB: db, Logger: logging.Discard(), Stage: st})
+	bus, err := New(Config{Service: "bench", BrokerURL: broker.URL(), Store: GormStore{DB: db}, Logger: logging.Discard(), Catalogue: testCatalogue})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -58,7 +53,7 @@ func finalizedEvent() *events.OrderFinalized {
 }
 
 func publishOne(b *testing.B, bus *Bus) {
-	err := bus.Transaction(context.Background(), func(tx *Tx) error { return tx.Publish(context.Background(), finalizedEvent()) })
+	err := bus.Transaction(context.Background(), func(tx *Tx) error { return tx.Publish(finalizedEvent()) })
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -89,12 +84,11 @@ func BenchmarkOutboxWriteAndRelay(b *testing.B) {
 // BenchmarkInboxCheck records a new message ID in the inbox in its own
 // transaction, as every handled message does.
 func BenchmarkInboxCheck(b *testing.B) {
-	bus, db := benchBus(b)
+	bus, _ := benchBus(b)
 	b.ResetTimer()
 	for b.Loop() {
-		err := db.Transaction(func(tx *gorm.DB) error {
-			bus.stmts.Tx(tx)
-			first, err := firstDelivery(context.Background(), bus.stmts, tx, "bench on order.finalized", uuid.NewString())
+		err := bus.cfg.Store.Transaction(context.Background(), func(tx *gorm.DB) error {
+			first, err := bus.cfg.Store.FirstDelivery(tx, "bench on order.finalized", uuid.NewString())
 			if err == nil && !first {
 				b.Fatal("a new message ID was seen as a duplicate")
 			}

@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"eventually/pkg/events"
+	"eventually/pkg/stream"
 )
 
 // Metadata keys every message carries. The message UUID is the event ID.
@@ -26,12 +27,11 @@ const (
 	// Set on messages in the poison topic.
 	PoisonReasonKey       = middleware.ReasonForPoisonedKey
 	PoisonConsumerKey     = middleware.PoisonedHandlerKey
-	PoisonTopicKey        = middleware.PoisonedTopicKey
 	PoisonOriginalUUIDKey = "poison_original_uuid"
 )
 
 // PoisonTopic receives messages that a consumer can never process.
-const PoisonTopic = "poison"
+const PoisonTopic = stream.PoisonTopic
 
 // eventMarshaler is Watermill's CQRS marshaler for our contracts: JSON
 // payload, the event name and version in metadata, and decoding that

@@ -100,7 +100,7 @@ func (a *Alpha) UpdateSettings(ctx context.Context, change settingsChange) (even
 		if !a.Stage.Solved(1) {
 			return nil
 		}
-		return tx.Publish(ctx, &events.SettingsChanged{Settings: s})
+		return tx.Publish(&events.SettingsChanged{Settings: s})
 	})
 	if err != nil {
 		return events.Settings{}, fmt.Errorf("update settings: %w", err)
@@ -147,5 +147,5 @@ func (a *Alpha) approve(ctx context.Context, tx *messaging.Tx, o *Order) error {
 		approved.FeeCents, approved.DiscountCents = o.FeeCents, o.DiscountCents
 	}
 	a.Logger.InfoContext(ctx, "order approved", "order_guid", o.GUID, "total_cents", o.TotalCents)
-	return tx.Publish(ctx, approved)
+	return tx.Publish(approved)
 }

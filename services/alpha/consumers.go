@@ -57,5 +57,5 @@ func (a *Alpha) onOrderCharged(ctx context.Context, tx *messaging.Tx, ev *events
 		return fmt.Errorf("finalize order %s: %w", o.GUID, err)
 	}
 	a.Logger.InfoContext(ctx, "order finalized", "order_guid", o.GUID, "charge_guid", ev.ChargeGUID)
-	return tx.Publish(ctx, &events.OrderFinalized{OrderGUID: o.GUID, CartGUID: o.CartGUID})
+	return tx.Publish(&events.OrderFinalized{OrderGUID: o.GUID, CartGUID: o.CartGUID})
 }

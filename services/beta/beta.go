@@ -179,7 +179,7 @@ func (b *Beta) Submit(ctx context.Context, guid string, sub Submission) (CartVie
 			snapshot := cart.Snapshot
 			captured.Settings = &snapshot
 		}
-		return tx.Publish(ctx, captured)
+		return tx.Publish(captured)
 	})
 	if err != nil {
 		return CartView{}, err

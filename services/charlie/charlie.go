@@ -101,7 +101,7 @@ func (c *Charlie) onOrderApproved(ctx context.Context, tx *messaging.Tx, ev *eve
 	if !c.Stage.Solved(4) {
 		return nil
 	}
-	return tx.Publish(ctx, &events.OrderCharged{
+	return tx.Publish(&events.OrderCharged{
 		OrderGUID: ev.OrderGUID, ChargeGUID: charge.GUID, AmountCents: charge.AmountCents, FeeCents: ev.FeeCents,
 	})
 }

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	st "eventually/internal/systemtest"
-	"eventually/pkg/messaging"
+	"eventually/pkg/stream"
 )
 
 const wait = 15 * time.Second
@@ -43,7 +43,7 @@ func messages(t *testing.T, s *st.System, query string) []step {
 // streamTotal is how many messages the broker holds on every topic.
 func streamTotal(s *st.System) int {
 	n := uint64(0)
-	for _, topic := range messaging.Topics() {
+	for _, topic := range stream.Topics() {
 		n += s.StreamCount(topic)
 	}
 	return int(n)

@@ -4,10 +4,10 @@ import (
 	"encoding/json"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/buger/jsonparser"
 
 	"eventually/pkg/messaging"
+	"eventually/pkg/stream"
 )
 
 // Message is one message as overlord keeps it: its metadata in columns,
@@ -49,29 +49,29 @@ func (p Payload) MarshalJSON() ([]byte, error) {
 }
 
 // record turns a message of topic, received at receivedAt, into a row.
-func record(msg *message.Message, topic string, receivedAt time.Time) Message {
+func record(msg stream.Message, receivedAt time.Time) Message {
 	md := msg.Metadata
 	row := Message{
-		UUID: msg.UUID, Topic: topic, ReceivedAt: receivedAt.UTC(),
-		EventName:     md.Get(messaging.EventNameKey),
-		EventVersion:  md.Get(messaging.EventVersionKey),
-		Producer:      md.Get(messaging.ProducerKey),
-		CorrelationID: md.Get(messaging.CorrelationIDKey),
-		CausationID:   md.Get(messaging.CausationIDKey),
+		UUID: msg.UUID, Topic: msg.Topic, ReceivedAt: receivedAt.UTC(),
+		EventName:     md[messaging.EventNameKey],
+		EventVersion:  md[messaging.EventVersionKey],
+		Producer:      md[messaging.ProducerKey],
+		CorrelationID: md[messaging.CorrelationIDKey],
+		CausationID:   md[messaging.CausationIDKey],
 		Payload:       Payload(msg.Payload),
 	}
 	// A message without a readable occurred_at (a foreign one) is placed
 	// at its arrival, so it still sorts among the others.
 	row.OccurredAt = row.ReceivedAt
-	if t, err := time.Parse(time.RFC3339Nano, md.Get(messaging.OccurredAtKey)); err == nil {
+	if t, err := time.Parse(time.RFC3339Nano, md[messaging.OccurredAtKey]); err == nil {
 		row.OccurredAt = t.UTC()
 	}
 	row.OrderGUID, row.CartGUID = guids(msg.Payload)
-	if topic == messaging.PoisonTopic {
+	if msg.Topic == messaging.PoisonTopic {
 		row.Poisoned = true
-		row.PoisonReason = md.Get(messaging.PoisonReasonKey)
-		row.PoisonConsumer = md.Get(messaging.PoisonConsumerKey)
-		row.PoisonOriginalUUID = md.Get(messaging.PoisonOriginalUUIDKey)
+		row.PoisonReason = md[messaging.PoisonReasonKey]
+		row.PoisonConsumer = md[messaging.PoisonConsumerKey]
+		row.PoisonOriginalUUID = md[messaging.PoisonOriginalUUIDKey]
 	}
 	return row
 }

@@ -10,10 +10,8 @@ import (
 	"os"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill/message"
-
-	"eventually/pkg/messaging"
 	"eventually/pkg/service"
+	"eventually/pkg/stream"
 )
 
 // Name is the service's name, also of its database file.
@@ -64,8 +62,8 @@ func build(cfg Config) (*Overlord, error) {
 	o := &Overlord{Parts: parts, insert: insert}
 	// Every topic with consumers of its own: overlord sees what the
 	// services see, and what it missed while it was down.
-	for _, topic := range messaging.Topics() {
-		o.Bus.HandleMessageWithoutInbox(topic, o.keep(topic))
+	for _, topic := range stream.Topics() {
+		o.Bus.HandleEvery(topic, o.keep)
 	}
 	o.routes()
 	return o, nil
@@ -81,17 +79,15 @@ func (o *Overlord) Run(ctx context.Context) error {
 // is the store's primary key and the insert skips one already stored, so
 // one statement is both the effect and the inbox: a redelivered message
 // changes nothing.
-func (o *Overlord) keep(topic string) func(ctx context.Context, msg *message.Message) error {
-	return func(ctx context.Context, msg *message.Message) error {
-		row := record(msg, topic, time.Now())
-		res, err := o.insert.ExecContext(ctx, row.args(make([]any, 0, len(columns)))...)
-		if err != nil {
-			return fmt.Errorf("keep %s message %s: %w", topic, msg.UUID, err)
-		}
-		if n, err := res.RowsAffected(); err == nil && n == 0 {
-			o.Logger.InfoContext(ctx, "message already stored, acknowledged again",
-				"topic", topic, "message_uuid", msg.UUID)
-		}
-		return nil
+func (o *Overlord) keep(ctx context.Context, msg stream.Message) error {
+	row := record(msg, time.Now())
+	res, err := o.insert.ExecContext(ctx, row.args(make([]any, 0, len(columns)))...)
+	if err != nil {
+		return fmt.Errorf("keep %s message %s: %w", msg.Topic, msg.UUID, err)
 	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		o.Logger.InfoContext(ctx, "message already stored, acknowledged again",
+			"topic", msg.Topic, "message_uuid", msg.UUID)
+	}
+	return nil
 }

@@ -13,8 +13,8 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 
-	"eventually/pkg/messaging"
 	"eventually/pkg/sqlite"
+	"eventually/pkg/stream"
 )
 
 const (
@@ -191,9 +191,9 @@ func replayInto(ctx context.Context, db *sql.DB, brokerURL string) (int, error) 
 			return ctx.Err()
 		}
 	}
-	n, err := messaging.Replay(ctx, brokerURL, messaging.Topics(), func(m messaging.Replayed) error {
+	n, err := stream.Replay(ctx, brokerURL, stream.Topics(), func(m stream.Message) error {
 		// The broker's store time is when overlord would have received it.
-		row := record(m.Message, m.Topic, m.StoredAt)
+		row := record(m, m.StoredAt)
 		if batch = row.args(batch); len(batch) < rowsPerInsert*width {
 			return nil
 		}

@@ -7,12 +7,11 @@ import (
 	"testing"
 	"time"
 
-	wmnats "github.com/ThreeDotsLabs/watermill-nats/v2/pkg/nats"
-	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/google/uuid"
-	"github.com/nats-io/nats.go"
 
+	"eventually/pkg/broker"
 	"eventually/pkg/messaging"
+	"eventually/pkg/stream"
 	"eventually/services/overlord"
 )
 
@@ -20,15 +19,15 @@ import (
 // services publish them. Run it with e.g. -benchtime=200000x.
 func BenchmarkRebuild(b *testing.B) {
 	dir := b.TempDir()
-	broker, err := messaging.StartBroker("127.0.0.1:0", filepath.Join(dir, "broker"))
+	brk, err := broker.Start("127.0.0.1:0", filepath.Join(dir, "broker"))
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer broker.Shutdown()
-	publish(b, broker.URL(), b.N)
+	defer brk.Shutdown()
+	publish(b, brk.URL(), b.N)
 
 	b.ResetTimer()
-	r, err := overlord.Rebuild(context.Background(), filepath.Join(dir, "data"), broker.URL())
+	r, err := overlord.Rebuild(context.Background(), filepath.Join(dir, "data"), brk.URL())
 	b.StopTimer()
 	if err != nil {
 		b.Fatal(err)
@@ -41,39 +40,32 @@ func BenchmarkRebuild(b *testing.B) {
 
 // publish puts n order.approved messages in the stream.
 func publish(b *testing.B, url string, n int) {
-	nc, err := nats.Connect(url)
+	nc, err := stream.Connect(url, "bench")
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer nc.Close()
-	js, err := nc.JetStream(nats.PublishAsyncMaxPending(4096))
+	if err := stream.Ensure(context.Background(), nc); err != nil {
+		b.Fatal(err)
+	}
+	w, err := stream.NewWriter(nc, 1024)
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := messaging.EnsureStream(js); err != nil {
-		b.Fatal(err)
-	}
 	now := time.Now().UTC().Format(time.RFC3339Nano)
-	for i := range n {
-		msg := message.NewMessage(uuid.NewString(), fmt.Appendf(nil,
-			`{"order_guid":"order-%08d","cart_guid":"cart-%08d","product":"widget","price_cents":1000,"fee_cents":2500,"discount_cents":0,"total_cents":3500,"settings_version":1000}`, i, i%1000))
-		for k, v := range map[string]string{
-			messaging.EventNameKey: "order.approved", messaging.EventVersionKey: "1", messaging.ProducerKey: "alpha",
-			messaging.OccurredAtKey: now, messaging.CorrelationIDKey: fmt.Sprintf("load-%d", i/4), messaging.CausationIDKey: uuid.NewString(),
-		} {
-			msg.Metadata.Set(k, v)
+	for start := 0; start < n; start += 1024 {
+		batch := make([]stream.Message, min(1024, n-start))
+		for j := range batch {
+			i := start + j
+			batch[j] = stream.Message{UUID: uuid.NewString(), Topic: "order.approved", Payload: fmt.Appendf(nil,
+				`{"order_guid":"order-%08d","cart_guid":"cart-%08d","product":"widget","price_cents":1000,"fee_cents":2500,"discount_cents":0,"total_cents":3500,"settings_version":1000}`, i, i%1000),
+				Metadata: map[string]string{
+					messaging.EventNameKey: "order.approved", messaging.EventVersionKey: "1", messaging.ProducerKey: "alpha",
+					messaging.OccurredAtKey: now, messaging.CorrelationIDKey: fmt.Sprintf("load-%d", i/4), messaging.CausationIDKey: uuid.NewString(),
+				}}
 		}
-		nm, err := (&wmnats.NATSMarshaler{}).Marshal("order.approved", msg)
-		if err != nil {
+		if _, err := w.Write(batch); err != nil {
 			b.Fatal(err)
 		}
-		if _, err := js.PublishMsgAsync(nm); err != nil {
-			b.Fatal(err)
-		}
-	}
-	select {
-	case <-js.PublishAsyncComplete():
-	case <-time.After(time.Minute):
-		b.Fatal("publishing did not complete in a minute")
 	}
 }

@@ -1,4 +1,4 @@
-package sqlite
+package sqlitestore
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+
+	"eventually/pkg/sqlite"
 )
 
 type item struct {
@@ -20,11 +22,11 @@ type item struct {
 // nothing waits on anything but the connection, so nothing deadlocks, and
 // every statement does what it did unprepared.
 func TestStatementsOneConnectionNoDeadlock(t *testing.T) {
-	db, err := Open(filepath.Join(t.TempDir(), "s.db"), &item{})
+	db, err := sqlite.Open(filepath.Join(t.TempDir(), "s.db"), &item{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer Close(db)
+	defer sqlite.Close(db)
 	stmts, err := NewStatements(db)
 	if err != nil {
 		t.Fatal(err)

@@ -1,4 +1,7 @@
-package messaging
+// Package broker runs an embedded NATS server with JetStream: the same
+// server a team runs standalone, in the process, so the talk and the tests
+// need no other program.
+package broker
 
 import (
 	"fmt"
@@ -8,7 +11,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nats.go"
 )
 
 // Broker is an embedded NATS server with JetStream, storing its streams in
@@ -18,9 +20,9 @@ type Broker struct {
 	srv *server.Server
 }
 
-// StartBroker starts an embedded NATS JetStream server listening on addr
+// Start starts an embedded NATS JetStream server listening on addr
 // ("127.0.0.1:4222"; port 0 picks a free one) and storing under dataDir.
-func StartBroker(addr, dataDir string) (*Broker, error) {
+func Start(addr, dataDir string) (*Broker, error) {
 	host, portText, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, fmt.Errorf("broker address %q: %w", addr, err)
@@ -64,21 +66,4 @@ func (b *Broker) URL() string { return b.srv.ClientURL() }
 func (b *Broker) Shutdown() {
 	b.srv.Shutdown()
 	b.srv.WaitForShutdown()
-}
-
-// Connect dials the broker. It keeps trying forever, also when the broker
-// is down at start: services accept work while the broker is away (the
-// outbox keeps it) and catch up when it is back.
-func Connect(url, name string) (*nats.Conn, error) {
-	nc, err := nats.Connect(url,
-		nats.Name(name),
-		nats.RetryOnFailedConnect(true),
-		nats.MaxReconnects(-1),
-		nats.ReconnectWait(250*time.Millisecond),
-		nats.ReconnectJitter(100*time.Millisecond, 100*time.Millisecond),
-	)
-	if err != nil {
-		return nil, fmt.Errorf("connect to broker %s: %w", url, err)
-	}
-	return nc, nil
 }

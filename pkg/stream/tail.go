@@ -1,4 +1,4 @@
-package messaging
+package stream
 
 import (
 	"context"
@@ -15,7 +15,7 @@ import (
 // an ordered consumer, ephemeral and unacknowledged, so the services'
 // durable consumers are left alone. Tail returns once the consumer is
 // subscribed, so nothing published after it returns is missed.
-func Tail(ctx context.Context, brokerURL string, topics []string, fn func(Replayed)) (stop func(), err error) {
+func Tail(ctx context.Context, brokerURL string, topics []string, fn func(Message)) (stop func(), err error) {
 	nc, err := nats.Connect(brokerURL, nats.Name("tail"))
 	if err != nil {
 		return nil, fmt.Errorf("tail: connect to %s: %w", brokerURL, err)
@@ -28,9 +28,9 @@ func Tail(ctx context.Context, brokerURL string, topics []string, fn func(Replay
 	if err != nil {
 		return fail(err)
 	}
-	stream, err := js.Stream(ctx, StreamName)
+	stream, err := js.Stream(ctx, Name)
 	if err != nil {
-		return fail(fmt.Errorf("stream %s: %w", StreamName, err))
+		return fail(fmt.Errorf("stream %s: %w", Name, err))
 	}
 	consumer, err := stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
 		FilterSubjects: topics,
@@ -40,15 +40,11 @@ func Tail(ctx context.Context, brokerURL string, topics []string, fn func(Replay
 		return fail(fmt.Errorf("consumer: %w", err))
 	}
 	consuming, err := consumer.Consume(func(m jetstream.Msg) {
-		meta, err := m.Metadata()
+		msg, err := decode(&nats.Msg{Subject: m.Subject(), Reply: m.Reply(), Header: m.Headers(), Data: m.Data()})
 		if err != nil {
-			return
+			return // not a message of this system: nothing to watch
 		}
-		msg, err := decodeStored(m)
-		if err != nil {
-			return
-		}
-		fn(Replayed{Message: msg, Topic: m.Subject(), Sequence: meta.Sequence.Stream, StoredAt: meta.Timestamp})
+		fn(msg)
 	})
 	if err != nil {
 		return fail(fmt.Errorf("consume: %w", err))

@@ -1,4 +1,4 @@
-package messaging
+package stream
 
 import (
 	"context"
@@ -6,21 +6,10 @@ import (
 	"fmt"
 	"slices"
 	"sync"
-	"time"
 
-	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
-
-// Replayed is one message read back from the stream, with where and when
-// the broker stored it.
-type Replayed struct {
-	*message.Message
-	Topic    string
-	Sequence uint64    // stream sequence
-	StoredAt time.Time // when the broker stored it
-}
 
 // Replay reads every message of the given topics from the start of the
 // stream up to its last message when Replay began, oldest first, decoded
@@ -34,7 +23,7 @@ type Replayed struct {
 // messages about twice as fast. A message lost on the way (the client too
 // slow) is a gap the ordered consumer notices; it then restarts after the
 // last message delivered, so fn still sees each message once, in order.
-func Replay(ctx context.Context, brokerURL string, topics []string, fn func(Replayed) error) (int, error) {
+func Replay(ctx context.Context, brokerURL string, topics []string, fn func(Message) error) (int, error) {
 	r := &replay{fn: fn, done: make(chan struct{})}
 	nc, err := nats.Connect(brokerURL, nats.Name("replay"), nats.NoReconnect(),
 		nats.ClosedHandler(func(*nats.Conn) { r.finish(errors.New("connection to the broker closed")) }))
@@ -46,12 +35,12 @@ func Replay(ctx context.Context, brokerURL string, topics []string, fn func(Repl
 	if err != nil {
 		return 0, fmt.Errorf("replay: %w", err)
 	}
-	stream, err := js.Stream(ctx, StreamName)
+	stream, err := js.Stream(ctx, Name)
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
 		return 0, nil // nothing was ever published
 	}
 	if err != nil {
-		return 0, fmt.Errorf("replay: stream %s: %w", StreamName, err)
+		return 0, fmt.Errorf("replay: stream %s: %w", Name, err)
 	}
 	// The end is fixed at the start, so replay ends while services keep
 	// publishing; what comes later reaches the durable consumers.
@@ -60,7 +49,7 @@ func Replay(ctx context.Context, brokerURL string, topics []string, fn func(Repl
 	if r.last == 0 {
 		return 0, nil
 	}
-	opts := []nats.SubOpt{nats.OrderedConsumer(), nats.BindStream(StreamName)}
+	opts := []nats.SubOpt{nats.OrderedConsumer(), nats.BindStream(Name)}
 	// A filter of several subjects costs the broker a subject match per
 	// message; when the topics are all the stream holds, none is needed.
 	if !coversAll(topics, info.Config.Subjects) {
@@ -103,7 +92,7 @@ func Replay(ctx context.Context, brokerURL string, topics []string, fn func(Repl
 
 // replay is one Replay's state, shared with the subscription's callback.
 type replay struct {
-	fn   func(Replayed) error
+	fn   func(Message) error
 	last uint64 // the stream's last sequence when the replay began
 
 	mu      sync.Mutex // held while a message is handled
@@ -138,12 +127,12 @@ func (r *replay) handle(m *nats.Msg) {
 		r.finish(nil)
 		return
 	}
-	msg, err := tolerantUnmarshaler{}.Unmarshal(m)
+	msg, err := decode(m)
 	if err != nil {
 		r.finish(fmt.Errorf("replay: message %d: %w", meta.Sequence.Stream, err))
 		return
 	}
-	if err := r.fn(Replayed{Message: msg, Topic: m.Subject, Sequence: meta.Sequence.Stream, StoredAt: meta.Timestamp}); err != nil {
+	if err := r.fn(msg); err != nil {
 		r.finish(err)
 		return
 	}
@@ -160,15 +149,6 @@ func (r *replay) isDone() bool {
 	default:
 		return false
 	}
-}
-
-// decodeStored decodes a stream message exactly as the durable consumers
-// do (Watermill's NATS header marshaler, with a stable ID for a message
-// that has none).
-func decodeStored(m jetstream.Msg) (*message.Message, error) {
-	return tolerantUnmarshaler{}.Unmarshal(&nats.Msg{
-		Subject: m.Subject(), Reply: m.Reply(), Header: m.Headers(), Data: m.Data(),
-	})
 }
 
 // coversAll reports whether topics include every one of subjects.

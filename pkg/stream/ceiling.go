@@ -1,4 +1,4 @@
-package messaging
+package stream
 
 import (
 	"context"
@@ -30,12 +30,13 @@ func (c Ceiling) PerSecond() float64 {
 	return float64(c.Messages) / c.Took.Seconds()
 }
 
-// MeasureCeiling publishes n copies of sample from publishers goroutines
+// MeasureCeiling is for the load driver, which compares the system's rate
+// with it. It publishes n copies of sample from publishers goroutines
 // and consumes them with one durable consumer, through the same Watermill
 // publisher and subscriber, and the same stream and consumer settings, as
 // the services use, but with no database, outbox or inbox. It is the
 // transport's own ceiling, against which the system's rate is compared.
-func MeasureCeiling(ctx context.Context, brokerURL string, sample *message.Message, n, publishers int) (Ceiling, error) {
+func MeasureCeiling(ctx context.Context, brokerURL string, sample Message, n, publishers int) (Ceiling, error) {
 	logger := watermill.NopLogger{}
 	pubConn, err := Connect(brokerURL, "ceiling-publisher")
 	if err != nil {
@@ -64,15 +65,15 @@ func MeasureCeiling(ctx context.Context, brokerURL string, sample *message.Messa
 	}
 	defer js.DeleteStream(ceilingStream)
 	durable := DurableName("ceiling", topic)
-	if err := ensureDurable(js, ceilingStream, durable, topic); err != nil {
+	if err := EnsureConsumer(ctx, subConn, ceilingStream, durable, topic); err != nil {
 		return Ceiling{}, err
 	}
-	sub, err := newSubscriber(subConn, ceilingStream, durable, logger)
+	sub, err := NewSubscriber(subConn, ceilingStream, durable, logger)
 	if err != nil {
 		return Ceiling{}, fmt.Errorf("ceiling: subscriber: %w", err)
 	}
 	defer sub.Close()
-	pub, err := newPublisher(pubConn, logger)
+	pub, err := NewPublisher(pubConn, logger)
 	if err != nil {
 		return Ceiling{}, fmt.Errorf("ceiling: publisher: %w", err)
 	}
@@ -84,7 +85,7 @@ func MeasureCeiling(ctx context.Context, brokerURL string, sample *message.Messa
 	}
 
 	start := time.Now()
-	published := publishCopies(pub, topic, sample, n, publishers)
+	published := publishCopies(pub, topic, sample.toWatermill(), n, publishers)
 	for got := 0; got < n; {
 		select {
 		case msg := <-msgs:

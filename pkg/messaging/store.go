@@ -1,0 +1,58 @@
+package messaging
+
+import (
+	"context"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Store keeps a service's outbox and inbox in the service's own database,
+// so that both commit in the same transaction as the state change they
+// belong to. GormStore is the plain implementation for any database gorm
+// supports; a store may be faster for one database, never less correct.
+type Store interface {
+	// Transaction runs fn in one transaction of the service's database:
+	// everything fn writes, outbox and inbox included, commits or none.
+	Transaction(ctx context.Context, fn func(tx *gorm.DB) error) error
+
+	// AddToOutbox writes msg into the outbox, within tx.
+	AddToOutbox(tx *gorm.DB, msg OutboxMessage) error
+	// Unpublished returns up to limit messages not marked published,
+	// lowest ID first. It must find a message whatever the IDs of the
+	// messages committed before or after it: on most databases IDs can
+	// commit out of order, so no cursor on the ID is safe.
+	Unpublished(ctx context.Context, limit int) ([]OutboxMessage, error)
+	// MarkPublished marks exactly the messages with these IDs published.
+	MarkPublished(ctx context.Context, ids []uint64) error
+
+	// FirstDelivery records, within tx, that consumer processed the
+	// message messageUUID, and reports whether it is the first time. It
+	// relies on a unique key on (consumer, message UUID): a second insert
+	// changes nothing, whichever instance or transaction tries it.
+	FirstDelivery(tx *gorm.DB, consumer, messageUUID string) (bool, error)
+}
+
+// OutboxMessage is an event written in the same transaction as the state
+// change that caused it, waiting to be relayed to the broker.
+type OutboxMessage struct {
+	ID          uint64 `gorm:"primaryKey;autoIncrement"` // relay order
+	UUID        string `gorm:"uniqueIndex;not null"`
+	Topic       string `gorm:"not null"`
+	Payload     []byte `gorm:"not null"`
+	Metadata    string `gorm:"not null"` // JSON object
+	CreatedAt   time.Time
+	PublishedAt *time.Time `gorm:"index"`
+}
+
+// ProcessedMessage is a consumer's inbox: the IDs of the messages whose
+// effect is committed. It is written in the same transaction as the effect.
+type ProcessedMessage struct {
+	Consumer    string `gorm:"primaryKey"`
+	UUID        string `gorm:"primaryKey"`
+	ProcessedAt time.Time
+}
+
+// Models are the tables a Store keeps in a service's database; migrate
+// them with the service's own.
+func Models() []any { return []any{&OutboxMessage{}, &ProcessedMessage{}} }

@@ -1,0 +1,38 @@
+//go:build faultinject
+
+package service
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"syscall"
+
+	"eventually/pkg/messaging"
+)
+
+// withFaults, in a binary built with the faultinject tag (the fault tests
+// build one), makes the service kill itself when
+// EVENTUALLY_CRASH_BEFORE_PUBLISH=1 and its outbox relay has read
+// committed messages it has not published yet: a crash between commit and
+// publish, the moment the outbox exists for.
+func withFaults(store messaging.Store, logger *slog.Logger) messaging.Store {
+	if os.Getenv("EVENTUALLY_CRASH_BEFORE_PUBLISH") != "1" {
+		return store
+	}
+	return crashBeforePublish{Store: store, logger: logger}
+}
+
+type crashBeforePublish struct {
+	messaging.Store
+	logger *slog.Logger
+}
+
+func (c crashBeforePublish) Unpublished(ctx context.Context, limit int) ([]messaging.OutboxMessage, error) {
+	batch, err := c.Store.Unpublished(ctx, limit)
+	if len(batch) > 0 {
+		c.logger.Warn("crashing before publish (EVENTUALLY_CRASH_BEFORE_PUBLISH)")
+		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+	}
+	return batch, err
+}

@@ -1,0 +1,94 @@
+package stream
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/nats-io/nats.go"
+)
+
+// Tools that look at the stream from outside the services: how many
+// messages a topic holds, what a service's consumers have left to do, and
+// a raw publish that bypasses every service (a foreign client, a test).
+
+// Count is the number of messages on topic in the stream.
+func Count(ctx context.Context, brokerURL, topic string) (uint64, error) {
+	var n uint64
+	err := withJetStream(ctx, brokerURL, func(js nats.JetStreamContext) error {
+		info, err := js.StreamInfo(Name, &nats.StreamInfoRequest{SubjectsFilter: topic})
+		if err != nil {
+			return fmt.Errorf("stream info: %w", err)
+		}
+		n = info.State.Subjects[topic]
+		return nil
+	})
+	return n, err
+}
+
+// Consumer is the state of one durable consumer.
+type Consumer struct {
+	Name       string
+	Topic      string
+	Pending    uint64 // stored, not yet delivered
+	AckPending int    // delivered, not yet acknowledged
+}
+
+// Consumers lists the durable consumers of one service.
+func Consumers(ctx context.Context, brokerURL, service string) ([]Consumer, error) {
+	var out []Consumer
+	err := withJetStream(ctx, brokerURL, func(js nats.JetStreamContext) error {
+		for info := range js.Consumers(Name) {
+			if strings.HasPrefix(info.Name, service+"_") {
+				out = append(out, Consumer{Name: info.Name, Topic: info.Config.FilterSubject,
+					Pending: info.NumPending, AckPending: info.NumAckPending})
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// PublishRaw publishes payload to topic with the given headers as they
+// are, as any NATS client could: nothing is added or checked.
+func PublishRaw(ctx context.Context, brokerURL, topic string, headers map[string]string, payload []byte) error {
+	return withJetStream(ctx, brokerURL, func(js nats.JetStreamContext) error {
+		m := nats.NewMsg(topic)
+		m.Data = payload
+		for k, v := range headers {
+			m.Header.Set(k, v)
+		}
+		if _, err := js.PublishMsg(m); err != nil {
+			return fmt.Errorf("publish %s: %w", topic, err)
+		}
+		return nil
+	})
+}
+
+// Read returns every message of topic in the stream, oldest first.
+func Read(ctx context.Context, brokerURL, topic string) ([]Message, error) {
+	var out []Message
+	// A replay of a topic with no message would wait for one.
+	if n, err := Count(ctx, brokerURL, topic); err != nil || n == 0 {
+		return out, err
+	}
+	_, err := Replay(ctx, brokerURL, []string{topic}, func(m Message) error {
+		out = append(out, m)
+		return nil
+	})
+	return out, err
+}
+
+// withJetStream runs fn on a connection of its own, closed afterwards.
+func withJetStream(ctx context.Context, brokerURL string, fn func(nats.JetStreamContext) error) error {
+	nc, err := nats.Connect(brokerURL, nats.Name("inspect"))
+	if err != nil {
+		return fmt.Errorf("connect to broker %s: %w", brokerURL, err)
+	}
+	defer nc.Close()
+	js, err := nc.JetStream(nats.Context(ctx))
+	if err != nil {
+		return fmt.Errorf("jetstream: %w", err)
+	}
+	return fn(js)
+}

@@ -1,0 +1,139 @@
+// Package stream is the system's one JetStream stream as the wire sees it:
+// its name and subjects, the durable consumers the services read it with,
+// how a message is encoded, and the tools that read or write it from
+// outside a service (the watcher's rebuild, the load driver, the tests).
+//
+// NATS stream names cannot contain dots, subjects can: every topic (an
+// event name such as "settings.changed", or "poison") is a subject of the
+// one stream EVENTUALLY.
+package stream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"eventually/pkg/events"
+)
+
+const (
+	// Name is the stream every event of the system is stored in.
+	Name = "EVENTUALLY"
+	// PoisonTopic receives messages that a consumer can never process.
+	PoisonTopic = "poison"
+	// deliverPrefix is the push consumers' deliver subjects, outside the stream.
+	deliverPrefix = "deliver."
+)
+
+// Topics are the subjects of the stream: every event of the catalogue and
+// the poison topic.
+func Topics() []string {
+	topics := []string{}
+	for _, c := range events.Catalog() {
+		topics = append(topics, c.Name)
+	}
+	return append(topics, PoisonTopic)
+}
+
+// Consumer settings. The server redelivers after AckWait; MaxDeliver
+// bounds how often a message comes back; MaxAckPending bounds how many
+// are in flight to one consumer, which handles one at a time.
+const (
+	AckWait       = 30 * time.Second
+	MaxDeliver    = 20
+	maxAckPending = 64
+	NakDelay      = time.Second
+)
+
+// Connect dials the broker. It keeps trying forever, also when the broker
+// is down at start: services accept work while the broker is away (the
+// outbox keeps it) and catch up when it is back.
+func Connect(url, name string) (*nats.Conn, error) {
+	nc, err := nats.Connect(url,
+		nats.Name(name),
+		nats.RetryOnFailedConnect(true),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(250*time.Millisecond),
+		nats.ReconnectJitter(100*time.Millisecond, 100*time.Millisecond),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("connect to broker %s: %w", url, err)
+	}
+	return nc, nil
+}
+
+// Ensure creates the stream, or adds the subjects of new events to it.
+// Services call it once at start-up: provisioning on every publish would
+// cost a round trip each time.
+func Ensure(ctx context.Context, nc *nats.Conn) error {
+	js, err := nc.JetStream(nats.Context(ctx))
+	if err != nil {
+		return fmt.Errorf("jetstream: %w", err)
+	}
+	want := &nats.StreamConfig{
+		Name:       Name,
+		Subjects:   Topics(),
+		Storage:    nats.FileStorage,
+		Duplicates: 2 * time.Minute, // the window in which a republished event ID is dropped
+	}
+	info, err := js.StreamInfo(Name)
+	switch {
+	case errors.Is(err, nats.ErrStreamNotFound):
+		_, err = js.AddStream(want)
+		if err != nil && !errors.Is(err, nats.ErrStreamNameAlreadyInUse) {
+			return fmt.Errorf("create stream %s: %w", Name, err)
+		}
+		return nil
+	case err != nil:
+		return fmt.Errorf("look up stream %s: %w", Name, err)
+	case !slices.Equal(info.Config.Subjects, want.Subjects):
+		// A new event joined the catalogue: add its subject, keep the data.
+		cfg := info.Config
+		cfg.Subjects = want.Subjects
+		if _, err := js.UpdateStream(&cfg); err != nil {
+			return fmt.Errorf("update stream %s: %w", Name, err)
+		}
+	}
+	return nil
+}
+
+// DurableName is the name of one service's consumer of one topic.
+func DurableName(service, topic string) string {
+	return service + "_" + strings.NewReplacer(".", "_", ">", "all", "*", "any").Replace(topic)
+}
+
+// EnsureConsumer creates a durable consumer of one topic of stream,
+// unless it exists. A consumer that nats.go creates for a subscription is
+// deleted when the subscription closes, and the whole stream would be
+// delivered again after a restart; one created here and bound to survives.
+func EnsureConsumer(ctx context.Context, nc *nats.Conn, stream, durable, topic string) error {
+	js, err := nc.JetStream(nats.Context(ctx))
+	if err != nil {
+		return fmt.Errorf("jetstream: %w", err)
+	}
+	if _, err := js.ConsumerInfo(stream, durable); err == nil {
+		return nil
+	} else if !errors.Is(err, nats.ErrConsumerNotFound) {
+		return fmt.Errorf("look up consumer %s: %w", durable, err)
+	}
+	_, err = js.AddConsumer(stream, &nats.ConsumerConfig{
+		Durable:        durable,
+		DeliverSubject: deliverPrefix + durable,
+		DeliverGroup:   durable,
+		FilterSubject:  topic,
+		DeliverPolicy:  nats.DeliverAllPolicy,
+		AckPolicy:      nats.AckExplicitPolicy,
+		AckWait:        AckWait,
+		MaxDeliver:     MaxDeliver,
+		MaxAckPending:  maxAckPending,
+	})
+	if err != nil {
+		return fmt.Errorf("create consumer %s: %w", durable, err)
+	}
+	return nil
+}
