@@ -2,6 +2,7 @@ package events
 
 import (
 	"os"
+	"slices"
 	"testing"
 )
 
@@ -37,6 +38,15 @@ func TestContractsOfService(t *testing.T) {
 	for _, v := range alpha.Consumes {
 		if v.Schema == nil || v.Schema.Properties.Len() == 0 {
 			t.Errorf("%s has no schema", v.Name)
+		}
+	}
+}
+
+// Consumer-first: producers send only a version every consumer accepts.
+func TestCurrentVersionIsAccepted(t *testing.T) {
+	for _, c := range Catalog() {
+		if !slices.Contains(c.Versions, c.Current) {
+			t.Errorf("%s: producers send version %d, consumers accept %v", c.Name, c.Current, c.Versions)
 		}
 	}
 }

@@ -3,9 +3,7 @@ package messaging
 import (
 	"context"
 	"fmt"
-	"slices"
 
-	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/components/cqrs"
 	"github.com/ThreeDotsLabs/watermill/message"
 
@@ -73,29 +71,6 @@ func (b *Bus) fail(err error) {
 	}
 }
 
-// handleOnce runs fn in a transaction that first records the message in
-// the inbox; a message already recorded changes nothing.
-func (b *Bus) handleOnce(ctx context.Context, consumer string, fn func(tx *Tx) error) error {
-	msg := cqrs.OriginalMessageFromCtx(ctx)
-	duplicate := false
-	err := b.Transaction(ctx, func(tx *Tx) error {
-		first, err := b.cfg.Store.FirstDelivery(tx.DB, consumer, msg.UUID)
-		if err != nil || !first {
-			duplicate = !first
-			return err
-		}
-		return fn(tx)
-	})
-	if err != nil {
-		return fmt.Errorf("%s: message %s: %w", consumer, msg.UUID, err)
-	}
-	if duplicate {
-		b.cfg.Logger.InfoContext(ctx, "message already processed, acknowledged again",
-			"consumer", consumer, "message_uuid", msg.UUID)
-	}
-	return nil
-}
-
 // withRequestContext gives a handler the request ID to log with and to
 // pass on: the message's correlation_id, unless it is not a sane one.
 func (b *Bus) withRequestContext(h message.HandlerFunc) message.HandlerFunc {
@@ -107,38 +82,6 @@ func (b *Bus) withRequestContext(h message.HandlerFunc) message.HandlerFunc {
 		msg.SetContext(ctx)
 		return h(msg)
 	}
-}
-
-// checkCatalogue compares what the service registered with what the
-// catalogue says it consumes: a handler the catalogue does not list, or a
-// listed event without a handler, is a mistake to catch at start-up.
-func (b *Bus) checkCatalogue() error {
-	var registered []string
-	for _, c := range b.consumes {
-		registered = append(registered, c.topic)
-		if c.topic == stream.PoisonTopic {
-			continue // not an event: anyone may watch it
-		}
-		contract, ok := b.contract(c.topic)
-		if !ok || !slices.Contains(contract.Consumers, b.cfg.Service) {
-			return fmt.Errorf("%s handles %s, but the event catalogue does not list it as a consumer", b.cfg.Service, c.topic)
-		}
-	}
-	for _, contract := range b.cfg.Catalogue {
-		if slices.Contains(contract.Consumers, b.cfg.Service) && !slices.Contains(registered, contract.Name) {
-			return fmt.Errorf("the event catalogue lists %s as a consumer of %s, but it has no handler", b.cfg.Service, contract.Name)
-		}
-	}
-	return nil
-}
-
-// contract is the catalogue's contract of an event.
-func (b *Bus) contract(name string) (events.Contract, bool) {
-	i := slices.IndexFunc(b.cfg.Catalogue, func(c events.Contract) bool { return c.Name == name })
-	if i < 0 {
-		return events.Contract{}, false
-	}
-	return b.cfg.Catalogue[i], true
 }
 
 // subscriber is the subscriber of the service's durable consumer of
@@ -165,29 +108,3 @@ func (s lazySubscriber) Subscribe(ctx context.Context, topic string) (<-chan *me
 }
 
 func (lazySubscriber) Close() error { return nil }
-
-// poisonPublisher sends a message that can never be processed to the
-// poison topic under a new ID (the broker would drop a republished ID as a
-// duplicate), and logs it with its request ID.
-type poisonPublisher struct {
-	bus *Bus
-}
-
-func (p poisonPublisher) Publish(topic string, msgs ...*message.Message) error {
-	for _, msg := range msgs {
-		poisoned := msg.Copy()
-		poisoned.UUID = watermill.NewUUID()
-		poisoned.Metadata.Set(PoisonOriginalUUIDKey, msg.UUID)
-		p.bus.cfg.Logger.ErrorContext(msg.Context(), "message sent to poison topic",
-			"message_uuid", msg.UUID,
-			"event_name", msg.Metadata.Get(EventNameKey),
-			"consumer", msg.Metadata.Get(PoisonConsumerKey),
-			"reason", msg.Metadata.Get(PoisonReasonKey))
-		if err := p.bus.poison.Publish(topic, poisoned); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (poisonPublisher) Close() error { return nil }
