@@ -40,9 +40,10 @@
       if (status) {
         status.textContent = shown + "  (request " + res.headers.get("X-Request-ID") + ")";
         status.className = res.ok ? "ok" : "err";
-        // Clear it after a while, so an old answer is not taken for a new one.
+        // Grey it after a while, so an old answer is not taken for a new
+        // one; its request ID stays readable for the talk.
         clearTimeout(status.timer);
-        status.timer = setTimeout(() => { status.textContent = ""; }, 15000);
+        status.timer = setTimeout(() => { status.className += " stale"; }, 15000);
       }
       await refresh();
       return res;
