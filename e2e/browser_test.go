@@ -86,6 +86,8 @@ func run[T any](t *testing.T, ctx context.Context, what string, action chromedp.
 // screenshotDir is where the screenshots go: EVENTUALLY_SCREENSHOTS, else
 // test-output/screenshots in the repository (git-ignored). Not
 // t.TempDir(): the screenshots are for people to look at afterwards.
+// docs/screenshots holds the 1280x720 ones of each tab, <tab>.png and
+// <tab>-before.png, copied from here.
 func screenshotDir(t *testing.T) string {
 	t.Helper()
 	dir := os.Getenv("EVENTUALLY_SCREENSHOTS")
