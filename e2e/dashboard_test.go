@@ -450,6 +450,9 @@ func requestIDs(d *dashboard) {
 	submitFinalized(form, orders)
 	watcher := followLatest(d)
 	watcher.text("#steps", "order.captured")
+	watcher.text("#timeline h2", "· 1 message · request ")
+	watcher.text(`header nav a[href="/"]`, "messages")
+	watcher.text(`header nav a[href="/transitions"]`, "orders")
 	watcher.absent(`li.step[data-event="order.approved"]`, "alpha's approval carries the request ID before issue 5 is solved")
 	d.proves("5-request-ids-before", watchControls, alpha.shows("auto-approve"),
 		form.shows("submit-cart", "status"), watcher.shows("subject", "step"))
