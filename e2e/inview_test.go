@@ -41,8 +41,8 @@ func (p *page) shows(names ...string) proof { return proof{page: p, names: names
 // visible part of its frame (no frame scrolled, none wider than its
 // box), the dashboard's controls in view, and the frames filling the
 // screen down to its bottom. It saves a screenshot at each size, the
-// projector's as name.png. controls are the dashboard's own elements that must
-// be in view besides the stage buttons.
+// projector's as name.png. controls are the dashboard's own elements
+// that must be in view besides the stage buttons.
 func (d *dashboard) proves(name string, controls []string, proofs ...proof) {
 	d.t.Helper()
 	projector := sizes[0]
