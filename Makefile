@@ -16,10 +16,16 @@ build:
 boot: build
 	EVENTUALLY_STAGE=$(STAGE) ./$(BIN) boot
 
-## test: the whole suite, race detector on, browser test included
+## test: the whole suite, race detector on, browser test included; the
+## last line says so when the browser test was skipped (no Chromium)
 test:
 	go vet ./...
-	go test -race -count=1 -timeout 15m ./...
+	@rm -f test-output/browser-test-skipped
+	@echo "go test -race -count=1 -timeout 15m ./..."
+	@go test -race -count=1 -timeout 15m ./...; status=$$?; \
+	if [ -f test-output/browser-test-skipped ]; then \
+	  echo "SKIPPED: the browser test (e2e) did not run: $$(cat test-output/browser-test-skipped)"; fi; \
+	exit $$status
 
 ## reset: forget all data and logs (the next boot starts from the seed)
 reset:

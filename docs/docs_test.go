@@ -119,11 +119,11 @@ func anchors(t *testing.T, path string) map[string]bool {
 
 func TestAnchor(t *testing.T) {
 	for heading, want := range map[string]string{
-		"Where we departed from the brief":   "where-we-departed-from-the-brief",
+		"Where the design differs":           "where-the-design-differs",
 		"`order.captured` v2 adds `channel`": "ordercaptured-v2-adds-channel",
 		"1. Change events (10 min)":          "1-change-events-10-min",
 		"Poison queue & retries":             "poison-queue--retries",
-		"See [the brief](../x.md) now":       "see-the-brief-now",
+		"See [the design](../x.md) now":      "see-the-design-now",
 		"snake_case stays":                   "snake_case-stays",
 	} {
 		if got := anchor(heading); got != want {

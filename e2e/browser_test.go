@@ -17,11 +17,18 @@ const viewportWidth, viewportHeight = 1280, 720
 // wait bounds every wait for something to show in the browser.
 const wait = 20 * time.Second
 
+// skippedFile is where a skipped browser test says why, for `make test`
+// to print at the end: go test shows a skip only with -v.
+var skippedFile = filepath.Join("..", "test-output", "browser-test-skipped")
+
 // startBrowser starts headless Chromium with a fresh profile and returns a
 // tab. When no browser can start the test skips, except in CI (CI set),
 // where a browser test that quietly skips would hide a broken set-up.
 func startBrowser(t *testing.T) context.Context {
 	t.Helper()
+	if err := os.Remove(skippedFile); err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.NoSandbox, // CI runs as root
 		chromedp.DisableGPU,
@@ -40,9 +47,13 @@ func startBrowser(t *testing.T) context.Context {
 
 	// The first run starts the browser and ties it to ctx, so no timeout here.
 	if err := chromedp.Do(ctx); err != nil {
-		msg := fmt.Sprintf("cannot start Chromium (install it with apt-get install chromium, or set EVENTUALLY_CHROMIUM): %v", err)
+		msg := fmt.Sprintf("cannot start Chromium (as root: apt-get update && apt-get install chromium; "+
+			"or set EVENTUALLY_CHROMIUM to a Chrome or Chromium binary): %v", err)
 		if os.Getenv("CI") != "" {
 			t.Fatal(msg)
+		}
+		if err := os.MkdirAll(filepath.Dir(skippedFile), 0o755); err == nil {
+			_ = os.WriteFile(skippedFile, []byte(msg+"\n"), 0o644)
 		}
 		t.Skip(msg)
 	}
@@ -75,6 +86,8 @@ func run[T any](t *testing.T, ctx context.Context, what string, action chromedp.
 // screenshotDir is where the screenshots go: EVENTUALLY_SCREENSHOTS, else
 // test-output/screenshots in the repository (git-ignored). Not
 // t.TempDir(): the screenshots are for people to look at afterwards.
+// docs/screenshots holds the 1280x720 ones of each tab, <tab>.png and
+// <tab>-before.png, copied from here.
 func screenshotDir(t *testing.T) string {
 	t.Helper()
 	dir := os.Getenv("EVENTUALLY_SCREENSHOTS")

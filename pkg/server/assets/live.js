@@ -40,14 +40,24 @@
       if (status) {
         status.textContent = shown + "  (request " + res.headers.get("X-Request-ID") + ")";
         status.className = res.ok ? "ok" : "err";
-        // Clear it after a while, so an old answer is not taken for a new one.
+        // Grey it after a while, so an old answer is not taken for a new
+        // one; its request ID stays readable for the talk.
         clearTimeout(status.timer);
-        status.timer = setTimeout(() => { status.textContent = ""; }, 15000);
+        status.timer = setTimeout(() => { status.className += " stale"; }, 15000);
       }
       await refresh();
       return res;
     },
     refresh,
   };
+  // In the dashboard's frames, pass the presenter's keys (1–5 switch
+  // tabs, n hides the notes) on to the dashboard, so they work after a
+  // click in a page too. Typing in a field stays in the field.
+  if (window.top !== window.self) {
+    document.addEventListener("keydown", (e) => {
+      if (e.target.closest("input, textarea, select") || e.ctrlKey || e.metaKey || e.altKey) return;
+      window.top.postMessage({ eventuallyKey: e.key }, "*");
+    });
+  }
   loop();
 })();
