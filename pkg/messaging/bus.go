@@ -92,7 +92,8 @@ type Bus struct {
 	// readiness check's answer (see health.go).
 	subscribed atomic.Bool
 	health     atomic.Pointer[error]
-	err        error // the first registration error, returned by Run
+	checkNow   chan struct{} // asks watch for a check before the next tick
+	err        error         // the first registration error, returned by Run
 }
 
 // consumer is one durable consumer of the service: one topic, one handler.
@@ -110,7 +111,7 @@ func New(cfg Config) (*Bus, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	b := &Bus{cfg: cfg, wmLogger: watermill.NewSlogLoggerWithLevelMapping(cfg.Logger.With("component", "watermill"),
+	b := &Bus{cfg: cfg, checkNow: make(chan struct{}, 1), wmLogger: watermill.NewSlogLoggerWithLevelMapping(cfg.Logger.With("component", "watermill"),
 		map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug})}
 	var err error
 	b.events, err = cqrs.NewEventBusWithConfig(outboxPublisher{store: cfg.Store}, cqrs.EventBusConfig{
@@ -234,14 +235,14 @@ func (b *Bus) runConsumers(ctx context.Context) error {
 		}
 	}
 	if len(b.consumes) == 0 {
-		b.subscribed.Store(true)
+		b.setSubscribed()
 		<-ctx.Done()
 		return nil
 	}
 	go func() {
 		select {
 		case <-b.router.Running():
-			b.subscribed.Store(true)
+			b.setSubscribed()
 		case <-ctx.Done():
 		}
 	}()

@@ -51,7 +51,18 @@ func (b *Bus) watch(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-b.checkNow:
 		}
+	}
+}
+
+// setSubscribed records that the consumers run, and has watch check at
+// once rather than at its next tick: a service is ready as soon as it is.
+func (b *Bus) setSubscribed() {
+	b.subscribed.Store(true)
+	select {
+	case b.checkNow <- struct{}{}:
+	default:
 	}
 }
 
