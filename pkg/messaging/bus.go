@@ -51,6 +51,12 @@ type Config struct {
 	// Catalogue is who produces and who consumes each event; the bus
 	// refuses to publish or handle against it. Default: events.Catalog().
 	Catalogue []events.Contract
+	// StartAtEnd, when set and true when Run starts, makes each consumer
+	// start at the end of the stream: what was published while the service
+	// was stopped is never delivered to it, as with a pub/sub broker that
+	// keeps nothing. Off (the default), durable consumers resume where they
+	// left off.
+	StartAtEnd func() bool
 	// MaxDeliveries bounds how often the broker delivers a message whose
 	// handler keeps failing for a passing reason (a locked database, a
 	// full disk), with a backoff from 1 s doubling up to 30 s between
@@ -214,8 +220,15 @@ func (b *Bus) runConsumers(ctx context.Context) error {
 		if err := stream.Ensure(ctx, b.conn); err != nil {
 			return err
 		}
+		atEnd := b.cfg.StartAtEnd != nil && b.cfg.StartAtEnd()
 		for _, c := range b.consumes {
-			if _, err := stream.EnsureConsumer(ctx, b.conn, stream.Name, c.durable, c.topic, b.cfg.MaxDeliveries); err != nil {
+			var err error
+			if atEnd {
+				err = stream.StartConsumerAtEnd(ctx, b.conn, stream.Name, c.durable, c.topic, b.cfg.MaxDeliveries)
+			} else {
+				_, err = stream.EnsureConsumer(ctx, b.conn, stream.Name, c.durable, c.topic, b.cfg.MaxDeliveries)
+			}
+			if err != nil {
 				return err
 			}
 		}

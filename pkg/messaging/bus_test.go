@@ -263,3 +263,45 @@ func TestShutdownPoisonsNothing(t *testing.T) {
 		t.Fatalf("%d poisoned at shutdown (%v), want none", n, err)
 	}
 }
+
+// With StartAtEnd a restarted consumer gets nothing of what was published
+// while it was stopped, and what comes after; without it, everything.
+func TestStartAtEndSkipsWhatWasMissed(t *testing.T) {
+	dir, broker := startTestBroker(t)
+	producer := startTestBus(t, broker.URL(), filepath.Join(dir, "producer.db"), "producer", func(*Bus) {})
+	defer producer.stop()
+	var mu sync.Mutex
+	var seen []int64
+	consume := func(b *Bus) {
+		Handle(b, func(ctx context.Context, tx *Tx, ev *events.SettingsChanged) error {
+			mu.Lock()
+			defer mu.Unlock()
+			seen = append(seen, ev.Version)
+			return nil
+		})
+	}
+	seenNow := func() []int64 {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(seen)
+	}
+	first := startTestBus(t, broker.URL(), filepath.Join(dir, "consumer.db"), "consumer", consume)
+	publishSettings(t, producer.Bus, 1)
+	waitFor(t, "1 handled", func() bool { return len(seenNow()) == 1 })
+	first.stop()
+	publishSettings(t, producer.Bus, 2) // while the consumer is stopped
+	waitFor(t, "2 on the broker", func() bool {
+		n, err := stream.Count(context.Background(), broker.URL(), events.NameSettingsChanged)
+		return err == nil && n == 2
+	})
+	second := startTestBus(t, broker.URL(), filepath.Join(dir, "consumer.db"), "consumer", func(b *Bus) {
+		b.cfg.StartAtEnd = func() bool { return true }
+		consume(b)
+	})
+	defer second.stop()
+	publishSettings(t, producer.Bus, 3)
+	waitFor(t, "3 handled", func() bool { return slices.Contains(seenNow(), 3) })
+	if got := seenNow(); !slices.Equal(got, []int64{1, 3}) {
+		t.Fatalf("handled %v, want 1 and 3: what was published while stopped is skipped", got)
+	}
+}

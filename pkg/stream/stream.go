@@ -122,6 +122,25 @@ func EnsureConsumer(ctx context.Context, nc *nats.Conn, stream, durable, topic s
 	if err != nil {
 		return false, fmt.Errorf("jetstream: %w", err)
 	}
+	return ensureConsumer(js, stream, durable, topic, maxDeliver, nats.DeliverAllPolicy)
+}
+
+// StartConsumerAtEnd replaces a durable consumer with one that starts at
+// the end of the stream: what was published while nobody read it is never
+// delivered to it, as with a pub/sub broker that keeps nothing.
+func StartConsumerAtEnd(ctx context.Context, nc *nats.Conn, stream, durable, topic string, maxDeliver int) error {
+	js, err := nc.JetStream(nats.Context(ctx))
+	if err != nil {
+		return fmt.Errorf("jetstream: %w", err)
+	}
+	if err := js.DeleteConsumer(stream, durable); err != nil && !errors.Is(err, nats.ErrConsumerNotFound) {
+		return fmt.Errorf("delete consumer %s: %w", durable, err)
+	}
+	_, err = ensureConsumer(js, stream, durable, topic, maxDeliver, nats.DeliverNewPolicy)
+	return err
+}
+
+func ensureConsumer(js nats.JetStreamContext, stream, durable, topic string, maxDeliver int, deliverPolicy nats.DeliverPolicy) (created bool, err error) {
 	info, err := js.ConsumerInfo(stream, durable)
 	switch {
 	case err == nil && info.Config.MaxDeliver == maxDeliver:
@@ -141,7 +160,7 @@ func EnsureConsumer(ctx context.Context, nc *nats.Conn, stream, durable, topic s
 		DeliverSubject: deliverPrefix + durable,
 		DeliverGroup:   durable,
 		FilterSubject:  topic,
-		DeliverPolicy:  nats.DeliverAllPolicy,
+		DeliverPolicy:  deliverPolicy,
 		AckPolicy:      nats.AckExplicitPolicy,
 		AckWait:        AckWait,
 		MaxDeliver:     maxDeliver,
