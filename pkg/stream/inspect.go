@@ -16,7 +16,7 @@ import (
 func Count(ctx context.Context, brokerURL, topic string) (uint64, error) {
 	var n uint64
 	err := withJetStream(ctx, brokerURL, func(js nats.JetStreamContext) error {
-		info, err := js.StreamInfo(Name, &nats.StreamInfoRequest{SubjectsFilter: topic})
+		info, err := js.StreamInfo(Name, &nats.StreamInfoRequest{SubjectsFilter: topic}, nats.Context(ctx))
 		if err != nil {
 			return fmt.Errorf("stream info: %w", err)
 		}
@@ -38,7 +38,7 @@ type Consumer struct {
 func Consumers(ctx context.Context, brokerURL, service string) ([]Consumer, error) {
 	var out []Consumer
 	err := withJetStream(ctx, brokerURL, func(js nats.JetStreamContext) error {
-		for info := range js.Consumers(Name) {
+		for info := range js.Consumers(Name, nats.Context(ctx)) {
 			if strings.HasPrefix(info.Name, service+"_") {
 				out = append(out, Consumer{Name: info.Name, Topic: info.Config.FilterSubject,
 					Pending: info.NumPending, AckPending: info.NumAckPending})
@@ -58,7 +58,7 @@ func PublishRaw(ctx context.Context, brokerURL, topic string, headers map[string
 		for k, v := range headers {
 			m.Header.Set(k, v)
 		}
-		if _, err := js.PublishMsg(m); err != nil {
+		if _, err := js.PublishMsg(m, nats.Context(ctx)); err != nil {
 			return fmt.Errorf("publish %s: %w", topic, err)
 		}
 		return nil
@@ -86,7 +86,7 @@ func withJetStream(ctx context.Context, brokerURL string, fn func(nats.JetStream
 		return fmt.Errorf("connect to broker %s: %w", brokerURL, err)
 	}
 	defer nc.Close()
-	js, err := nc.JetStream(nats.Context(ctx))
+	js, err := nc.JetStream()
 	if err != nil {
 		return fmt.Errorf("jetstream: %w", err)
 	}
@@ -96,7 +96,7 @@ func withJetStream(ctx context.Context, brokerURL string, fn func(nats.JetStream
 // DeleteConsumer deletes a durable consumer, as an operator might by mistake.
 func DeleteConsumer(ctx context.Context, brokerURL, durable string) error {
 	return withJetStream(ctx, brokerURL, func(js nats.JetStreamContext) error {
-		if err := js.DeleteConsumer(Name, durable); err != nil {
+		if err := js.DeleteConsumer(Name, durable, nats.Context(ctx)); err != nil {
 			return fmt.Errorf("delete consumer %s: %w", durable, err)
 		}
 		return nil

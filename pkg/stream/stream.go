@@ -70,7 +70,7 @@ func Connect(url, name string) (*nats.Conn, error) {
 // Services call it once at start-up: provisioning on every publish would
 // cost a round trip each time.
 func Ensure(ctx context.Context, nc *nats.Conn) error {
-	js, err := nc.JetStream(nats.Context(ctx))
+	js, err := nc.JetStream()
 	if err != nil {
 		return fmt.Errorf("jetstream: %w", err)
 	}
@@ -80,10 +80,10 @@ func Ensure(ctx context.Context, nc *nats.Conn) error {
 		Storage:    nats.FileStorage,
 		Duplicates: 2 * time.Minute, // the window in which a republished event ID is dropped
 	}
-	info, err := js.StreamInfo(Name)
+	info, err := js.StreamInfo(Name, nats.Context(ctx))
 	switch {
 	case errors.Is(err, nats.ErrStreamNotFound):
-		_, err = js.AddStream(want)
+		_, err = js.AddStream(want, nats.Context(ctx))
 		if err != nil && !errors.Is(err, nats.ErrStreamNameAlreadyInUse) {
 			return fmt.Errorf("create stream %s: %w", Name, err)
 		}
@@ -94,7 +94,7 @@ func Ensure(ctx context.Context, nc *nats.Conn) error {
 		// A new event joined the catalogue: add its subject, keep the data.
 		cfg := info.Config
 		cfg.Subjects = want.Subjects
-		if _, err := js.UpdateStream(&cfg); err != nil {
+		if _, err := js.UpdateStream(&cfg, nats.Context(ctx)); err != nil {
 			return fmt.Errorf("update stream %s: %w", Name, err)
 		}
 	}
@@ -118,37 +118,37 @@ func DurableName(service, topic string) string {
 // deletion, what it had acknowledged is not known, and the consumer's
 // inbox drops what it already processed.
 func EnsureConsumer(ctx context.Context, nc *nats.Conn, stream, durable, topic string, maxDeliver int) (created bool, err error) {
-	js, err := nc.JetStream(nats.Context(ctx))
+	js, err := nc.JetStream()
 	if err != nil {
 		return false, fmt.Errorf("jetstream: %w", err)
 	}
-	return ensureConsumer(js, stream, durable, topic, maxDeliver, nats.DeliverAllPolicy)
+	return ensureConsumer(ctx, js, stream, durable, topic, maxDeliver, nats.DeliverAllPolicy)
 }
 
 // StartConsumerAtEnd replaces a durable consumer with one that starts at
 // the end of the stream: what was published while nobody read it is never
 // delivered to it, as with a pub/sub broker that keeps nothing.
 func StartConsumerAtEnd(ctx context.Context, nc *nats.Conn, stream, durable, topic string, maxDeliver int) error {
-	js, err := nc.JetStream(nats.Context(ctx))
+	js, err := nc.JetStream()
 	if err != nil {
 		return fmt.Errorf("jetstream: %w", err)
 	}
-	if err := js.DeleteConsumer(stream, durable); err != nil && !errors.Is(err, nats.ErrConsumerNotFound) {
+	if err := js.DeleteConsumer(stream, durable, nats.Context(ctx)); err != nil && !errors.Is(err, nats.ErrConsumerNotFound) {
 		return fmt.Errorf("delete consumer %s: %w", durable, err)
 	}
-	_, err = ensureConsumer(js, stream, durable, topic, maxDeliver, nats.DeliverNewPolicy)
+	_, err = ensureConsumer(ctx, js, stream, durable, topic, maxDeliver, nats.DeliverNewPolicy)
 	return err
 }
 
-func ensureConsumer(js nats.JetStreamContext, stream, durable, topic string, maxDeliver int, deliverPolicy nats.DeliverPolicy) (created bool, err error) {
-	info, err := js.ConsumerInfo(stream, durable)
+func ensureConsumer(ctx context.Context, js nats.JetStreamContext, stream, durable, topic string, maxDeliver int, deliverPolicy nats.DeliverPolicy) (created bool, err error) {
+	info, err := js.ConsumerInfo(stream, durable, nats.Context(ctx))
 	switch {
 	case err == nil && info.Config.MaxDeliver == maxDeliver:
 		return false, nil
 	case err == nil:
 		cfg := info.Config
 		cfg.MaxDeliver = maxDeliver
-		if _, err := js.UpdateConsumer(stream, &cfg); err != nil {
+		if _, err := js.UpdateConsumer(stream, &cfg, nats.Context(ctx)); err != nil {
 			return false, fmt.Errorf("update consumer %s: %w", durable, err)
 		}
 		return false, nil
@@ -165,7 +165,7 @@ func ensureConsumer(js nats.JetStreamContext, stream, durable, topic string, max
 		AckWait:        AckWait,
 		MaxDeliver:     maxDeliver,
 		MaxAckPending:  maxAckPending,
-	})
+	}, nats.Context(ctx))
 	if err != nil {
 		return false, fmt.Errorf("create consumer %s: %w", durable, err)
 	}
@@ -175,11 +175,11 @@ func ensureConsumer(js nats.JetStreamContext, stream, durable, topic string, max
 // Check says whether the stream is usable: JetStream is on (the broker
 // turns it off when its store is out of space) and the stream exists.
 func Check(ctx context.Context, nc *nats.Conn) error {
-	js, err := nc.JetStream(nats.Context(ctx))
+	js, err := nc.JetStream()
 	if err != nil {
 		return fmt.Errorf("jetstream: %w", err)
 	}
-	if _, err := js.StreamInfo(Name); err != nil {
+	if _, err := js.StreamInfo(Name, nats.Context(ctx)); err != nil {
 		return fmt.Errorf("stream %s: %w", Name, err)
 	}
 	return nil
