@@ -34,19 +34,20 @@ const watchEvery = time.Second
 func (b *Bus) watch(ctx context.Context) {
 	t := time.NewTicker(watchEvery)
 	defer t.Stop()
-	var last error
+	var reported error // the last reason logged; none while starting
 	for {
 		err := b.check(ctx)
 		b.health.Store(&err)
 		switch {
 		case ctx.Err() != nil:
 			return
-		case err != nil && (last == nil || err.Error() != last.Error()):
+		case err != nil && b.subscribed.Load() && (reported == nil || err.Error() != reported.Error()):
 			b.cfg.Logger.Warn("not ready", "reason", err)
-		case err == nil && last != nil:
+			reported = err
+		case err == nil && reported != nil:
 			b.cfg.Logger.Info("ready again")
+			reported = nil
 		}
-		last = err
 		select {
 		case <-ctx.Done():
 			return
