@@ -5,9 +5,12 @@ package broker
 
 import (
 	"fmt"
+	"log/slog"
 	"net"
 	"path/filepath"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -17,12 +20,24 @@ import (
 // files under the data dir. It is the same server a team runs standalone;
 // embedding it only saves a process during the talk and in tests.
 type Broker struct {
-	srv *server.Server
+	opts   *server.Options
+	logger *slog.Logger
+
+	mu  sync.Mutex
+	srv *server.Server // replaced when the broker restarts (supervise)
+
+	storeFailed atomic.Bool   // the store could not write: out of space
+	stop        chan struct{} // ends supervise
+	supervised  chan struct{} // closed when supervise has ended
 }
 
 // Start starts an embedded NATS JetStream server listening on addr
 // ("127.0.0.1:4222"; port 0 picks a free one) and storing under dataDir.
-func Start(addr, dataDir string) (*Broker, error) {
+func Start(addr, dataDir string, options ...Option) (*Broker, error) {
+	b := &Broker{logger: slog.New(slog.DiscardHandler), stop: make(chan struct{}), supervised: make(chan struct{})}
+	for _, o := range options {
+		o(b)
+	}
 	host, portText, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, fmt.Errorf("broker address %q: %w", addr, err)
@@ -34,7 +49,7 @@ func Start(addr, dataDir string) (*Broker, error) {
 	if port == 0 {
 		port = server.RANDOM_PORT
 	}
-	opts := &server.Options{
+	b.opts = &server.Options{
 		ServerName: "eventually",
 		Host:       host,
 		Port:       port,
@@ -45,25 +60,52 @@ func Start(addr, dataDir string) (*Broker, error) {
 		JetStreamMaxMemory: 64 << 20,
 		JetStreamMaxStore:  4 << 30,
 		NoSigs:             true,
-		NoLog:              true,
 	}
-	srv, err := server.NewServer(opts)
+	if err := b.start(); err != nil {
+		return nil, err
+	}
+	// A restart listens where clients already connect.
+	b.opts.Port = b.server().Addr().(*net.TCPAddr).Port
+	go b.supervise()
+	return b, nil
+}
+
+// start starts a server with the broker's options.
+func (b *Broker) start() error {
+	srv, err := server.NewServer(b.opts)
 	if err != nil {
-		return nil, fmt.Errorf("start broker: %w", err)
+		return fmt.Errorf("start broker: %w", err)
 	}
+	srv.SetLoggerV2(serverLog{b}, false, false, false)
 	srv.Start()
 	if !srv.ReadyForConnections(10 * time.Second) {
 		srv.Shutdown()
-		return nil, fmt.Errorf("start broker on %s: not ready after 10s", addr)
+		return fmt.Errorf("start broker on %s:%d: not ready after 10s", b.opts.Host, b.opts.Port)
 	}
-	return &Broker{srv: srv}, nil
+	b.mu.Lock()
+	b.srv = srv
+	b.mu.Unlock()
+	return nil
+}
+
+func (b *Broker) server() *server.Server {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.srv
 }
 
 // URL is the nats:// address clients connect to.
-func (b *Broker) URL() string { return b.srv.ClientURL() }
+func (b *Broker) URL() string { return b.server().ClientURL() }
 
 // Shutdown stops the server and waits for it.
 func (b *Broker) Shutdown() {
-	b.srv.Shutdown()
-	b.srv.WaitForShutdown()
+	select {
+	case <-b.stop:
+	default:
+		close(b.stop)
+	}
+	<-b.supervised
+	srv := b.server()
+	srv.Shutdown()
+	srv.WaitForShutdown()
 }
