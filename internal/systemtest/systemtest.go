@@ -33,6 +33,8 @@ type Options struct {
 	AutoApprove bool
 	// Services to start; empty means all of them.
 	Services []string
+	// DataDir holds the databases and the broker's store; empty: a temp dir.
+	DataDir string
 }
 
 // Service is a running service as the tests see it.
@@ -68,6 +70,9 @@ func Start(t testing.TB, opts Options) *System {
 	s := &System{
 		t: t, opts: opts, DataDir: filepath.Join(dir, "data"), LogDir: filepath.Join(dir, "logs"),
 		brokerAddr: freeAddr(t), running: map[string]*running{},
+	}
+	if opts.DataDir != "" {
+		s.DataDir = opts.DataDir
 	}
 	s.StartBroker()
 	t.Cleanup(s.stopAll)
