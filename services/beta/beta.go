@@ -100,7 +100,8 @@ func (c *Capture) Submit(ctx context.Context, guid string, sub Submission) (Cart
 		if err := tx.DB.Save(cart).Error; err != nil {
 			return err
 		}
-		captured := cart.capturedEvent()
+		// The form is the web channel (order.captured version 2).
+		captured := cart.capturedEvent("web")
 		// Issue 2: the order carries the snapshot the form was loaded with.
 		if c.stage.Solved(2) {
 			snapshot := cart.Snapshot.toEvent()

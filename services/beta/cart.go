@@ -30,10 +30,10 @@ type Cart struct {
 	UpdatedAt time.Time
 }
 
-// capturedEvent is the order.captured of a submitted cart, without the
-// snapshot (see Submit).
-func (c Cart) capturedEvent() *events.OrderCaptured {
-	return &events.OrderCaptured{CartGUID: c.GUID, Product: c.Product, PriceCents: c.PriceCents, Channel: "web"}
+// capturedEvent is the order.captured of a cart submitted through
+// channel, without the snapshot (see Submit).
+func (c Cart) capturedEvent(channel string) *events.OrderCaptured {
+	return &events.OrderCaptured{CartGUID: c.GUID, Product: c.Product, PriceCents: c.PriceCents, Channel: channel}
 }
 
 func findCart(db *gorm.DB, guid string) (Cart, error) {

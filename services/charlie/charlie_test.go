@@ -47,9 +47,11 @@ func TestFeeSettingTakesOnlyNewerVersions(t *testing.T) {
 		c, env := newCharging(t)
 		env.SetStage(t, tc.stage)
 		deliver(t, env, c.onSettingsChanged, &events.SettingsChanged{Settings: feeOff})
-		stale := seed.Settings
-		stale.FeeCents = 1 // a different fee at an older version: old news
-		deliver(t, env, c.onSettingsChanged, &events.SettingsChanged{Settings: stale})
+		for _, version := range []int64{feeOff.Version, feeOff.Version - 1} {
+			stale := feeOff
+			stale.Version, stale.FeeCents = version, 1 // another fee, not newer: old news
+			deliver(t, env, c.onSettingsChanged, &events.SettingsChanged{Settings: stale})
+		}
 
 		held, err := loadFee(env.DB)
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -38,7 +39,7 @@ type Env struct {
 // tables, and seeds it; it is closed when the test ends.
 func New(t testing.TB, service string, models []any, seed func(*gorm.DB) error) *Env {
 	t.Helper()
-	db, err := sqlite.Open(filepath.Join(t.TempDir(), service+".db"), append(models, messaging.Models()...)...)
+	db, err := sqlite.Open(filepath.Join(t.TempDir(), service+".db"), slices.Concat(models, messaging.Models())...)
 	if err != nil {
 		t.Fatal(err)
 	}
