@@ -16,8 +16,8 @@ import (
 // unless alpha chooses to keep the new field.
 type Settings struct {
 	ID              uint      `gorm:"primaryKey" json:"-"`
-	GUID            string    `gorm:"not null" json:"guid"`
-	Version         int64     `gorm:"not null" json:"version"`
+	GUID            string    `json:"guid"`
+	Version         int64     `json:"version"`
 	FeeEnabled      bool      `json:"fee_enabled"`
 	FeeCents        int64     `json:"fee_cents"`
 	DiscountEnabled bool      `json:"discount_enabled"`
