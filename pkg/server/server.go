@@ -19,6 +19,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"eventually/pkg/domain"
 	"eventually/pkg/requestid"
 	"eventually/pkg/stage"
 )
@@ -130,13 +131,6 @@ func dropUnsafeRequestID(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// Errors a service wraps to choose the HTTP status of its answer.
-var (
-	ErrNotFound = errors.New("not found")       // 404
-	ErrConflict = errors.New("conflict")        // 409
-	ErrInvalid  = errors.New("invalid request") // 400
-)
-
 // ErrorBody is the JSON of every error response.
 type ErrorBody struct {
 	Error     string `json:"error"`
@@ -144,7 +138,8 @@ type ErrorBody struct {
 }
 
 // errorHandler answers every error as JSON with the request ID, and logs
-// server-side failures once, here at the edge.
+// server-side failures once, here at the edge. A domain error's kind
+// chooses the status; its text, which says what was wrong, is the answer.
 func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 	return func(err error, c echo.Context) {
 		if c.Response().Committed {
@@ -153,11 +148,11 @@ func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 		status, text := http.StatusInternalServerError, "internal error"
 		var he *echo.HTTPError
 		switch {
-		case errors.Is(err, ErrNotFound):
+		case errors.Is(err, domain.ErrNotFound):
 			status, text = http.StatusNotFound, err.Error()
-		case errors.Is(err, ErrConflict):
+		case errors.Is(err, domain.ErrConflict):
 			status, text = http.StatusConflict, err.Error()
-		case errors.Is(err, ErrInvalid):
+		case errors.Is(err, domain.ErrInvalid):
 			status, text = http.StatusBadRequest, err.Error()
 		case errors.As(err, &he):
 			status = he.Code
@@ -270,7 +265,7 @@ func Limit(c echo.Context, def, max int) (int, error) {
 	}
 	n, err := strconv.Atoi(text)
 	if err != nil || n < 1 || n > max {
-		return 0, fmt.Errorf("%w: limit %q: want a whole number from 1 to %d", ErrInvalid, text, max)
+		return 0, fmt.Errorf("%w: limit %q: want a whole number from 1 to %d", domain.ErrInvalid, text, max)
 	}
 	return n, nil
 }

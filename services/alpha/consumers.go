@@ -4,25 +4,20 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/google/uuid"
-
 	"eventually/pkg/events"
 	"eventually/pkg/messaging"
 )
 
 // onOrderCaptured creates the order beta captured, priced, and approves it
 // at once when auto-approve is on.
-func (a *Alpha) onOrderCaptured(ctx context.Context, tx *messaging.Tx, ev *events.OrderCaptured) error {
-	o := Order{
-		GUID: "order-" + uuid.NewString()[:8], CartGUID: ev.CartGUID, Product: ev.Product,
-		Channel: ev.Channel, PriceCents: ev.PriceCents, Status: StatusPending,
-	}
+func (p *Processing) onOrderCaptured(ctx context.Context, tx *messaging.Tx, ev *events.OrderCaptured) error {
+	o := orderFromCaptured(ev)
 	// Issue 2: an order in flight is priced from the snapshot the customer
 	// was shown, not from alpha's settings now. Before the fix (or for an
 	// order.captured without a snapshot) alpha uses its current settings,
 	// and a discount promised on the form can be lost.
-	if a.Stage.Solved(2) && ev.Settings != nil {
-		price(&o, *ev.Settings, "snapshot")
+	if p.stage.Solved(2) && ev.Settings != nil {
+		price(&o, settingsFromEvent(*ev.Settings), "snapshot")
 	} else {
 		current, err := loadSettings(tx.DB)
 		if err != nil {
@@ -33,18 +28,18 @@ func (a *Alpha) onOrderCaptured(ctx context.Context, tx *messaging.Tx, ev *event
 	if err := tx.DB.Create(&o).Error; err != nil {
 		return fmt.Errorf("create order for cart %s: %w", ev.CartGUID, err)
 	}
-	a.Logger.InfoContext(ctx, "order captured", "order_guid", o.GUID, "cart_guid", o.CartGUID,
+	p.logger.InfoContext(ctx, "order captured", "order_guid", o.GUID, "cart_guid", o.CartGUID,
 		"total_cents", o.TotalCents, "priced_from", o.PricedFrom, "settings_version", o.SettingsVersion)
-	if a.autoApprove.Load() {
-		return a.approve(ctx, tx, &o)
+	if p.AutoApprove.Load() {
+		return p.approve(tx, &o)
 	}
 	return nil
 }
 
-// onOrderCharged finalizes a charged order.
+// onOrderCharged finalizes a charged order, once.
 // Issue 4: alpha owns the order's lifecycle; it says the order is done
 // with order.finalized, which beta waits for to reopen the cart.
-func (a *Alpha) onOrderCharged(ctx context.Context, tx *messaging.Tx, ev *events.OrderCharged) error {
+func (p *Processing) onOrderCharged(ctx context.Context, tx *messaging.Tx, ev *events.OrderCharged) error {
 	o, err := findOrder(tx.DB, ev.OrderGUID)
 	if err != nil {
 		return err
@@ -56,6 +51,6 @@ func (a *Alpha) onOrderCharged(ctx context.Context, tx *messaging.Tx, ev *events
 	if err := tx.DB.Save(&o).Error; err != nil {
 		return fmt.Errorf("finalize order %s: %w", o.GUID, err)
 	}
-	a.Logger.InfoContext(ctx, "order finalized", "order_guid", o.GUID, "charge_guid", ev.ChargeGUID)
-	return tx.Publish(&events.OrderFinalized{OrderGUID: o.GUID, CartGUID: o.CartGUID})
+	p.logger.InfoContext(ctx, "order finalized", "order_guid", o.GUID, "charge_guid", ev.ChargeGUID)
+	return tx.Publish(o.finalizedEvent())
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"eventually/pkg/domain"
 	"eventually/pkg/server"
 )
 
@@ -26,7 +27,7 @@ func FuzzSettingsBody(f *testing.F) {
 		req := httptest.NewRequest(http.MethodPut, "/", bytes.NewReader(body))
 		req.Header.Set(echo.HeaderContentType, echo.MIMEApplicationJSON)
 		c := e.NewContext(req, httptest.NewRecorder())
-		var change settingsChange
+		var change SettingsChange
 		err := server.BindJSON(c, &change)
 		if err == nil {
 			err = change.Validate()
@@ -34,14 +35,14 @@ func FuzzSettingsBody(f *testing.F) {
 		var he *echo.HTTPError
 		switch {
 		case err == nil:
-			if change == (settingsChange{}) {
+			if change == (SettingsChange{}) {
 				t.Fatalf("accepted an empty change from %q", body)
 			}
 		case errors.As(err, &he):
 			if he.Code < 400 || he.Code >= 500 {
 				t.Fatalf("%q: status %d", body, he.Code)
 			}
-		case !errors.Is(err, server.ErrInvalid):
+		case !errors.Is(err, domain.ErrInvalid):
 			t.Fatalf("%q: not a clear client error: %v", body, err)
 		}
 	})

@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"eventually/pkg/domain"
 	"eventually/pkg/server"
 )
 
@@ -33,14 +34,11 @@ func (a *Alpha) getSettings(c echo.Context) error {
 }
 
 func (a *Alpha) putSettings(c echo.Context) error {
-	var change settingsChange
+	var change SettingsChange
 	if err := server.BindJSON(c, &change); err != nil {
 		return err
 	}
-	if err := change.Validate(); err != nil {
-		return err
-	}
-	return server.Reply(c, http.StatusOK)(a.UpdateSettings(c.Request().Context(), change))
+	return server.Reply(c, http.StatusOK)(a.processing.UpdateSettings(c.Request().Context(), change))
 }
 
 func (a *Alpha) recentOrders(c echo.Context) ([]Order, error) {
@@ -48,12 +46,7 @@ func (a *Alpha) recentOrders(c echo.Context) ([]Order, error) {
 	if err != nil {
 		return nil, err
 	}
-	orders := []Order{}
-	err = a.DBFor(c).Order("id DESC").Limit(limit).Find(&orders).Error
-	if err != nil {
-		return nil, fmt.Errorf("list orders: %w", err)
-	}
-	return orders, nil
+	return recentOrders(a.DBFor(c), limit)
 }
 
 func (a *Alpha) listOrders(c echo.Context) error {
@@ -65,7 +58,7 @@ func (a *Alpha) getOrder(c echo.Context) error {
 }
 
 func (a *Alpha) approveOrder(c echo.Context) error {
-	return server.Reply(c, http.StatusOK)(a.Approve(c.Request().Context(), c.Param("guid")))
+	return server.Reply(c, http.StatusOK)(a.processing.Approve(c.Request().Context(), c.Param("guid")))
 }
 
 type autoApproveBody struct {
@@ -73,7 +66,7 @@ type autoApproveBody struct {
 }
 
 func (a *Alpha) getAutoApprove(c echo.Context) error {
-	return c.JSON(http.StatusOK, map[string]bool{"enabled": a.autoApprove.Load()})
+	return c.JSON(http.StatusOK, map[string]bool{"enabled": a.processing.AutoApprove.Load()})
 }
 
 func (a *Alpha) putAutoApprove(c echo.Context) error {
@@ -82,9 +75,9 @@ func (a *Alpha) putAutoApprove(c echo.Context) error {
 		return err
 	}
 	if body.Enabled == nil {
-		return fmt.Errorf("%w: enabled is required", server.ErrInvalid)
+		return fmt.Errorf("%w: enabled is required", domain.ErrInvalid)
 	}
-	a.autoApprove.Store(*body.Enabled)
+	a.processing.AutoApprove.Store(*body.Enabled)
 	a.Logger.InfoContext(c.Request().Context(), "auto-approve changed", "enabled", *body.Enabled)
 	a.Live.Changed()
 	return c.JSON(http.StatusOK, map[string]bool{"enabled": *body.Enabled})
@@ -97,9 +90,9 @@ func (a *Alpha) settingsPage(c echo.Context) error {
 	}
 	return server.Render(c, pages, "settings", struct {
 		server.Page
-		Settings    any
+		Settings    Settings
 		AutoApprove bool
-	}{a.Page("settings"), s, a.autoApprove.Load()})
+	}{a.Page("settings"), s, a.processing.AutoApprove.Load()})
 }
 
 func (a *Alpha) transitionsPage(c echo.Context) error {
@@ -117,5 +110,5 @@ func (a *Alpha) transitionsPage(c echo.Context) error {
 		server.Page
 		Pending, Orders []Order
 		AutoApprove     bool
-	}{a.Page("transitions"), pending, orders, a.autoApprove.Load()})
+	}{a.Page("transitions"), pending, orders, a.processing.AutoApprove.Load()})
 }

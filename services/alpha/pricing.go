@@ -1,10 +1,8 @@
 package alpha
 
-import "eventually/pkg/events"
-
-// price fills in an order's fee, discount and total from settings.
-// The total never goes below zero.
-func price(o *Order, s events.Settings, from string) {
+// price fills in an order's fee, discount and total from settings, and
+// says which settings priced it. The total never goes below zero.
+func price(o *Order, s Settings, from string) {
 	o.FeeCents, o.DiscountCents = 0, 0
 	if s.FeeEnabled {
 		o.FeeCents = s.FeeCents

@@ -10,7 +10,7 @@ import (
 
 // onSettingsChanged keeps beta's copy of the settings.
 // Issue 1: beta shows the notices from its own copy; it never calls alpha.
-func (b *Beta) onSettingsChanged(ctx context.Context, tx *messaging.Tx, ev *events.SettingsChanged) error {
+func (c *Capture) onSettingsChanged(ctx context.Context, tx *messaging.Tx, ev *events.SettingsChanged) error {
 	current, err := loadCopy(tx.DB)
 	if err != nil {
 		return err
@@ -18,13 +18,13 @@ func (b *Beta) onSettingsChanged(ctx context.Context, tx *messaging.Tx, ev *even
 	// No going back in time: a version at or below ours is old news
 	// (a redelivery, or events arriving out of order).
 	if ev.Version <= current.Version {
-		b.Logger.InfoContext(ctx, "settings change ignored: not newer", "version", ev.Version, "held_version", current.Version)
+		c.logger.InfoContext(ctx, "settings change ignored: not newer", "version", ev.Version, "held_version", current.Version)
 		return nil
 	}
-	if err := tx.DB.Save(&SettingsCopy{ID: 1, Settings: ev.Settings}).Error; err != nil {
-		return fmt.Errorf("save settings copy: %w", err)
+	if err := saveCopy(tx.DB, settingsFromEvent(ev.Settings)); err != nil {
+		return err
 	}
-	b.Logger.InfoContext(ctx, "settings copy updated", "version", ev.Version,
+	c.logger.InfoContext(ctx, "settings copy updated", "version", ev.Version,
 		"fee_enabled", ev.FeeEnabled, "discount_enabled", ev.DiscountEnabled)
 	return nil
 }
@@ -32,9 +32,9 @@ func (b *Beta) onSettingsChanged(ctx context.Context, tx *messaging.Tx, ev *even
 // onOrderFinalized reopens the cart.
 // Issue 4: beta listens for order.finalized, not order.charged: the order
 // is done when alpha says so, whatever steps come after charging.
-func (b *Beta) onOrderFinalized(ctx context.Context, tx *messaging.Tx, ev *events.OrderFinalized) error {
-	if !b.Stage.Solved(4) {
-		b.Logger.InfoContext(ctx, "order finalized ignored before issue 4 is solved", "cart_guid", ev.CartGUID)
+func (c *Capture) onOrderFinalized(ctx context.Context, tx *messaging.Tx, ev *events.OrderFinalized) error {
+	if !c.stage.Solved(4) {
+		c.logger.InfoContext(ctx, "order finalized ignored before issue 4 is solved", "cart_guid", ev.CartGUID)
 		return nil
 	}
 	cart, err := findCart(tx.DB, ev.CartGUID)
@@ -48,6 +48,6 @@ func (b *Beta) onOrderFinalized(ctx context.Context, tx *messaging.Tx, ev *event
 	if err := tx.DB.Save(&cart).Error; err != nil {
 		return fmt.Errorf("reopen cart %s: %w", cart.GUID, err)
 	}
-	b.Logger.InfoContext(ctx, "cart reopened", "cart_guid", cart.GUID, "order_guid", ev.OrderGUID)
+	c.logger.InfoContext(ctx, "cart reopened", "cart_guid", cart.GUID, "order_guid", ev.OrderGUID)
 	return nil
 }

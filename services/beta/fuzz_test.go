@@ -9,6 +9,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"eventually/pkg/domain"
 	"eventually/pkg/server"
 )
 
@@ -47,5 +48,5 @@ func clientError(err error) bool {
 	if errors.As(err, &he) {
 		return he.Code >= 400 && he.Code < 500 && he.Message != ""
 	}
-	return errors.Is(err, server.ErrInvalid) && err.Error() != server.ErrInvalid.Error()
+	return errors.Is(err, domain.ErrInvalid) && err.Error() != domain.ErrInvalid.Error()
 }

@@ -32,7 +32,7 @@ func (b *Beta) getSettings(c echo.Context) error {
 }
 
 func (b *Beta) postCart(c echo.Context) error {
-	return server.Reply(c, http.StatusCreated)(b.NewCart(c.Request().Context()))
+	return server.Reply(c, http.StatusCreated)(b.capture.NewCart(c.Request().Context()))
 }
 
 func (b *Beta) getCart(c echo.Context) error {
@@ -44,7 +44,7 @@ func (b *Beta) getCart(c echo.Context) error {
 }
 
 func (b *Beta) loadCart(c echo.Context) error {
-	return server.Reply(c, http.StatusOK)(b.LoadCart(c.Request().Context(), c.Param("guid")))
+	return server.Reply(c, http.StatusOK)(b.capture.LoadCart(c.Request().Context(), c.Param("guid")))
 }
 
 func (b *Beta) submitCart(c echo.Context) error {
@@ -52,11 +52,11 @@ func (b *Beta) submitCart(c echo.Context) error {
 	if err := server.BindJSON(c, &sub); err != nil {
 		return err
 	}
-	return server.Reply(c, http.StatusAccepted)(b.Submit(c.Request().Context(), c.Param("guid"), sub))
+	return server.Reply(c, http.StatusAccepted)(b.capture.Submit(c.Request().Context(), c.Param("guid"), sub))
 }
 
 func (b *Beta) resetCart(c echo.Context) error {
-	return server.Reply(c, http.StatusOK)(b.ResetCart(c.Request().Context(), c.Param("guid")))
+	return server.Reply(c, http.StatusOK)(b.capture.ResetCart(c.Request().Context(), c.Param("guid")))
 }
 
 func (b *Beta) settingsPage(c echo.Context) error {
@@ -66,7 +66,7 @@ func (b *Beta) settingsPage(c echo.Context) error {
 	}
 	return server.Render(c, pages, "settings", struct {
 		server.Page
-		Settings any
+		Settings Settings
 	}{b.Page("settings copy"), s})
 }
 

@@ -2,7 +2,6 @@ package charlie
 
 import (
 	"embed"
-	"fmt"
 	"html/template"
 	"net/http"
 
@@ -24,6 +23,9 @@ var pages = server.Templates(templates, template.FuncMap{
 	},
 })
 
+// chargesShown is how many of the newest charges the API and the page show.
+const chargesShown = 100
+
 func (c *Charlie) routes() {
 	e := c.HTTP
 	e.GET("/", c.settingsPage)
@@ -37,16 +39,8 @@ func (c *Charlie) getSettings(ec echo.Context) error {
 	return server.Reply(ec, http.StatusOK)(loadFee(c.DBFor(ec)))
 }
 
-func (c *Charlie) recentCharges(ec echo.Context) ([]Charge, error) {
-	charges := []Charge{}
-	if err := c.DBFor(ec).Order("id DESC").Limit(100).Find(&charges).Error; err != nil {
-		return nil, fmt.Errorf("list charges: %w", err)
-	}
-	return charges, nil
-}
-
 func (c *Charlie) listCharges(ec echo.Context) error {
-	return server.Reply(ec, http.StatusOK)(c.recentCharges(ec))
+	return server.Reply(ec, http.StatusOK)(recentCharges(c.DBFor(ec), chargesShown))
 }
 
 func (c *Charlie) getLedger(ec echo.Context) error {
@@ -65,7 +59,7 @@ func (c *Charlie) settingsPage(ec echo.Context) error {
 }
 
 func (c *Charlie) transitionsPage(ec echo.Context) error {
-	charges, err := c.recentCharges(ec)
+	charges, err := recentCharges(c.DBFor(ec), chargesShown)
 	if err != nil {
 		return err
 	}

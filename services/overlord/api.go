@@ -7,7 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"eventually/pkg/server"
+	"eventually/pkg/domain"
 )
 
 // Limits of a message list.
@@ -35,7 +35,7 @@ func messageFilter(c echo.Context) (filter, error) {
 	if text := c.QueryParam("limit"); text != "" {
 		n, err := strconv.Atoi(text)
 		if err != nil || n < 1 || n > maxLimit {
-			return f, fmt.Errorf("%w: limit must be a whole number from 1 to %d, not %q", server.ErrInvalid, maxLimit, text)
+			return f, fmt.Errorf("%w: limit must be a whole number from 1 to %d, not %q", domain.ErrInvalid, maxLimit, text)
 		}
 		f.Limit = n
 	}
@@ -84,7 +84,7 @@ func (o *Overlord) getRequest(c echo.Context) error {
 		return err
 	}
 	if len(v.Messages) == 0 {
-		return fmt.Errorf("request %s: no message carries it: %w", v.RequestID, server.ErrNotFound)
+		return fmt.Errorf("request %s: no message carries it: %w", v.RequestID, domain.ErrNotFound)
 	}
 	return c.JSON(http.StatusOK, v)
 }
@@ -112,7 +112,7 @@ func (o *Overlord) getOrder(c echo.Context) error {
 		return err
 	}
 	if len(v.Messages) == 0 {
-		return fmt.Errorf("order %s: no message is about it: %w", v.GUID, server.ErrNotFound)
+		return fmt.Errorf("order %s: no message is about it: %w", v.GUID, domain.ErrNotFound)
 	}
 	return c.JSON(http.StatusOK, v)
 }

@@ -1,0 +1,44 @@
+package alpha
+
+import (
+	"context"
+
+	"eventually/pkg/messaging"
+	"eventually/pkg/service"
+)
+
+// Config starts alpha.
+type Config struct {
+	service.Config
+	// AutoApprove approves each captured order as it arrives.
+	AutoApprove bool
+}
+
+// Alpha is the order-processing service: its domain (Processing) with
+// the parts every service has around it.
+type Alpha struct {
+	*service.Parts
+	processing *Processing
+}
+
+// New builds alpha: its database (seeded when new), its consumers and its
+// HTTP server.
+func New(cfg Config) (*Alpha, error) {
+	parts, err := service.New("alpha", cfg.Config, models...)
+	if err != nil {
+		return nil, err
+	}
+	if err := seedStore(parts.DB); err != nil {
+		return nil, err
+	}
+	p := &Processing{bus: parts.Bus, stage: parts.Stage, logger: parts.Logger}
+	p.AutoApprove.Store(cfg.AutoApprove)
+	messaging.Handle(parts.Bus, p.onOrderCaptured)
+	messaging.Handle(parts.Bus, p.onOrderCharged)
+	a := &Alpha{Parts: parts, processing: p}
+	a.routes()
+	return a, nil
+}
+
+// Run runs alpha until ctx is done.
+func (a *Alpha) Run(ctx context.Context) error { return a.Parts.Run(ctx) }

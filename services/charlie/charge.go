@@ -1,0 +1,64 @@
+package charlie
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	"eventually/pkg/events"
+)
+
+// Charge is one charged order: charlie's own table, also its HTTP view.
+// OrderGUID is unique: an order is charged once, whatever is redelivered.
+type Charge struct {
+	ID          uint64 `gorm:"primaryKey" json:"-"`
+	GUID        string `gorm:"uniqueIndex;not null" json:"guid"`
+	OrderGUID   string `gorm:"uniqueIndex;not null" json:"order_guid"`
+	CartGUID    string `json:"cart_guid"`
+	AmountCents int64  `json:"amount_cents"`
+	// FeeCents and FeeEnabled are what the fee was when the order was
+	// charged; nil when charlie could not know (before issue 3 is solved).
+	FeeCents        *int64    `json:"fee_cents"`
+	FeeEnabled      *bool     `json:"fee_enabled"`
+	SettingsVersion int64     `json:"settings_version"`
+	CreatedAt       time.Time `json:"created_at"`
+}
+
+// chargeOf is the charge of an approved order, made while charlie holds
+// the fee setting fee; the fee it records is the caller's (see
+// onOrderApproved).
+func chargeOf(ev *events.OrderApproved, fee FeeSetting) Charge {
+	return Charge{
+		GUID: "charge-" + uuid.NewString()[:8], OrderGUID: ev.OrderGUID, CartGUID: ev.CartGUID,
+		AmountCents: ev.TotalCents, SettingsVersion: fee.Version,
+	}
+}
+
+// chargedEvent is the order.charged of the charge.
+func (c Charge) chargedEvent() *events.OrderCharged {
+	ev := &events.OrderCharged{OrderGUID: c.OrderGUID, ChargeGUID: c.GUID, AmountCents: c.AmountCents}
+	if c.FeeCents != nil {
+		ev.FeeCents = *c.FeeCents
+	}
+	return ev
+}
+
+// charged reports whether the order has a charge.
+func charged(db *gorm.DB, orderGUID string) (bool, error) {
+	var n int64
+	if err := db.Model(&Charge{}).Where("order_guid = ?", orderGUID).Count(&n).Error; err != nil {
+		return false, fmt.Errorf("look up charge of %s: %w", orderGUID, err)
+	}
+	return n > 0, nil
+}
+
+// recentCharges are the newest charges, newest first.
+func recentCharges(db *gorm.DB, limit int) ([]Charge, error) {
+	charges := []Charge{}
+	if err := db.Order("id DESC").Limit(limit).Find(&charges).Error; err != nil {
+		return nil, fmt.Errorf("list charges: %w", err)
+	}
+	return charges, nil
+}
