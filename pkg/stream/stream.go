@@ -70,9 +70,9 @@ func Connect(url, name string) (*nats.Conn, error) {
 // Services call it once at start-up: provisioning on every publish would
 // cost a round trip each time.
 func Ensure(ctx context.Context, nc *nats.Conn) error {
-	js, err := nc.JetStream()
+	js, err := jetStream(nc)
 	if err != nil {
-		return fmt.Errorf("jetstream: %w", err)
+		return err
 	}
 	want := &nats.StreamConfig{
 		Name:       Name,
@@ -118,9 +118,9 @@ func DurableName(service, topic string) string {
 // deletion, what it had acknowledged is not known, and the consumer's
 // inbox drops what it already processed.
 func EnsureConsumer(ctx context.Context, nc *nats.Conn, stream, durable, topic string, maxDeliver int) (created bool, err error) {
-	js, err := nc.JetStream()
+	js, err := jetStream(nc)
 	if err != nil {
-		return false, fmt.Errorf("jetstream: %w", err)
+		return false, err
 	}
 	return ensureConsumer(ctx, js, stream, durable, topic, maxDeliver, nats.DeliverAllPolicy)
 }
@@ -129,9 +129,9 @@ func EnsureConsumer(ctx context.Context, nc *nats.Conn, stream, durable, topic s
 // the end of the stream: what was published while nobody read it is never
 // delivered to it, as with a pub/sub broker that keeps nothing.
 func StartConsumerAtEnd(ctx context.Context, nc *nats.Conn, stream, durable, topic string, maxDeliver int) error {
-	js, err := nc.JetStream()
+	js, err := jetStream(nc)
 	if err != nil {
-		return fmt.Errorf("jetstream: %w", err)
+		return err
 	}
 	if err := js.DeleteConsumer(stream, durable, nats.Context(ctx)); err != nil && !errors.Is(err, nats.ErrConsumerNotFound) {
 		return fmt.Errorf("delete consumer %s: %w", durable, err)
@@ -175,12 +175,22 @@ func ensureConsumer(ctx context.Context, js nats.JetStreamContext, stream, durab
 // Check says whether the stream is usable: JetStream is on (the broker
 // turns it off when its store is out of space) and the stream exists.
 func Check(ctx context.Context, nc *nats.Conn) error {
-	js, err := nc.JetStream()
+	js, err := jetStream(nc)
 	if err != nil {
-		return fmt.Errorf("jetstream: %w", err)
+		return err
 	}
 	if _, err := js.StreamInfo(Name, nats.Context(ctx)); err != nil {
 		return fmt.Errorf("stream %s: %w", Name, err)
 	}
 	return nil
+}
+
+// jetStream is nc's JetStream API. Each call is given the caller's context
+// (nats.Context): the JetStream-wide option is not applied to calls.
+func jetStream(nc *nats.Conn) (nats.JetStreamContext, error) {
+	js, err := nc.JetStream()
+	if err != nil {
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	return js, nil
 }
