@@ -68,6 +68,8 @@ func toolCommands() [][2]string {
 		{"all", "run every service in this one process"},
 		{"broker", "run the embedded NATS JetStream broker alone"},
 		{"docs", "print the event catalogue as Markdown (docs/events.md)"},
+		{"poison", "poison replay [--id ID]...: send poisoned messages through"},
+		{"", "again once their cause is fixed (all, or the given ones)"},
 	}
 }
 
@@ -95,6 +97,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return logsCommand(cfg, rest, stdout)
 	case "load":
 		return loadCommand(ctx, cfg, rest, stdout)
+	case "poison":
+		return poisonCommand(ctx, cfg, rest, stdout)
 	case "all":
 		return runServices(ctx, cfg, system.Names, stdout)
 	case "docs":

@@ -305,3 +305,45 @@ func TestStartAtEndSkipsWhatWasMissed(t *testing.T) {
 		t.Fatalf("handled %v, want 1 and 3: what was published while stopped is skipped", got)
 	}
 }
+
+// A message poisoned for a cause that is later fixed is handled once when
+// the poison topic is replayed, and once only however often it is replayed.
+func TestReplayPoisonHandlesOnceAfterTheFix(t *testing.T) {
+	dir, broker := startTestBroker(t)
+	var broken atomic.Bool
+	broken.Store(true)
+	var handled atomic.Int64
+	consumer := startTestBus(t, broker.URL(), filepath.Join(dir, "consumer.db"), "consumer", func(b *Bus) {
+		Handle(b, func(ctx context.Context, tx *Tx, ev *events.SettingsChanged) error {
+			if broken.Load() {
+				return errors.New("disk I/O error")
+			}
+			handled.Add(1)
+			return nil
+		})
+	})
+	defer consumer.stop()
+	producer := startTestBus(t, broker.URL(), filepath.Join(dir, "producer.db"), "producer", func(*Bus) {})
+	defer producer.stop()
+	publishSettings(t, producer.Bus, 1)
+	waitFor(t, "poisoned after the last delivery", func() bool {
+		n, err := stream.Count(context.Background(), broker.URL(), PoisonTopic)
+		return err == nil && n == 1
+	})
+
+	broken.Store(false) // the cause is fixed
+	for range 2 {
+		n, err := ReplayPoison(context.Background(), broker.URL())
+		if err != nil || n != 1 {
+			t.Fatalf("replay: %d sent again, %v", n, err)
+		}
+	}
+	waitFor(t, "handled after the replay", func() bool { return handled.Load() == 1 })
+	waitFor(t, "the replays acknowledged", func() bool {
+		cs, err := stream.Consumers(context.Background(), broker.URL(), "consumer")
+		return err == nil && len(cs) == 1 && cs[0].Pending == 0 && cs[0].AckPending == 0
+	})
+	if got := handled.Load(); got != 1 {
+		t.Fatalf("handled %d times after two replays, want once", got)
+	}
+}

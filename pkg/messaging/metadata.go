@@ -28,7 +28,13 @@ const (
 	PoisonReasonKey       = middleware.ReasonForPoisonedKey
 	PoisonConsumerKey     = middleware.PoisonedHandlerKey
 	PoisonOriginalUUIDKey = "poison_original_uuid"
+	poisonedTopicKey      = middleware.PoisonedTopicKey
 )
+
+// poisonKeys are the metadata the poison queue adds to a message, and a
+// replay takes away again.
+var poisonKeys = []string{PoisonReasonKey, PoisonConsumerKey, PoisonOriginalUUIDKey, poisonedTopicKey,
+	middleware.PoisonedSubscriberKey, stream.DeliveryCountKey}
 
 // PoisonTopic receives messages that a consumer can never process.
 const PoisonTopic = stream.PoisonTopic

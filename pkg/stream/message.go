@@ -23,6 +23,9 @@ type Message struct {
 	// back from the stream.
 	Sequence uint64
 	StoredAt time.Time
+	// DedupID is what the broker deduplicates a publish by (Nats-Msg-Id)
+	// when it is not the UUID: a message sent again on purpose.
+	DedupID string
 }
 
 // FromWatermill is the view of a Watermill message of topic.

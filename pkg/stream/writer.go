@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -53,7 +54,7 @@ func (w *Writer) Write(ctx context.Context, msgs []Message) []error {
 			errs[i] = fmt.Errorf("%w: encode %s %s: %v", ErrUnpublishable, m.Topic, m.UUID, err)
 			continue
 		}
-		futures[i], err = w.js.PublishMsgAsync(natsMsg, nats.MsgId(m.UUID))
+		futures[i], err = w.js.PublishMsgAsync(natsMsg, nats.MsgId(cmp.Or(m.DedupID, m.UUID)))
 		switch {
 		case errors.Is(err, nats.ErrMaxPayload):
 			errs[i] = fmt.Errorf("%w: %s %s: %v", ErrUnpublishable, m.Topic, m.UUID, err)
