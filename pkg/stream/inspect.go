@@ -2,6 +2,7 @@ package stream
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -17,6 +18,9 @@ func Count(ctx context.Context, brokerURL, topic string) (uint64, error) {
 	var n uint64
 	err := withJetStream(ctx, brokerURL, func(js nats.JetStreamContext) error {
 		info, err := js.StreamInfo(Name, &nats.StreamInfoRequest{SubjectsFilter: topic}, nats.Context(ctx))
+		if errors.Is(err, nats.ErrStreamNotFound) {
+			return nil // nothing was ever published
+		}
 		if err != nil {
 			return fmt.Errorf("stream info: %w", err)
 		}
