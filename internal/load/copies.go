@@ -25,7 +25,7 @@ func publishCopies(ctx context.Context, brokerURL string, samples []stream.Messa
 		return err
 	}
 	defer nc.Close()
-	if err := stream.Ensure(ctx, nc); err != nil {
+	if err := stream.Ensure(ctx, nc, stream.Limits{}); err != nil {
 		return err
 	}
 	w, err := stream.NewWriter(nc, copiesPerBatch)

@@ -57,6 +57,10 @@ type Config struct {
 	// keeps nothing. Off (the default), durable consumers resume where they
 	// left off.
 	StartAtEnd func() bool
+	// Stream is the stream's replicas, age and size limits, applied when a
+	// service creates it and updated at start when they differ. Zero
+	// fields: stream.Limits's defaults.
+	Stream stream.Limits
 	// MaxDeliveries bounds how often the broker delivers a message whose
 	// handler keeps failing for a passing reason (a locked database, a
 	// full disk), with a backoff from 1 s doubling up to 30 s between
@@ -217,7 +221,7 @@ func (b *Bus) Run(ctx context.Context) error {
 // while the broker is away, then runs the handlers.
 func (b *Bus) runConsumers(ctx context.Context) error {
 	provision := func() error {
-		if err := stream.Ensure(ctx, b.conn); err != nil {
+		if err := stream.Ensure(ctx, b.conn, b.cfg.Stream); err != nil {
 			return err
 		}
 		atEnd := b.cfg.StartAtEnd != nil && b.cfg.StartAtEnd()

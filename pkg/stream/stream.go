@@ -9,6 +9,7 @@
 package stream
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -66,19 +67,43 @@ func Connect(url, name string) (*nats.Conn, error) {
 	return nc, nil
 }
 
-// Ensure creates the stream, or adds the subjects of new events to it.
+// Limits are the stream's size, age and replicas.
+type Limits struct {
+	// Replicas is how many servers of a cluster keep the stream: 3 lets
+	// it survive the loss of one. Default 1.
+	Replicas int
+	// MaxAge drops messages older than this. Default 30 days: enough to
+	// rebuild a view from, bounded on disk.
+	MaxAge time.Duration
+	// MaxBytes drops the oldest messages beyond this size. Default 1 GiB.
+	MaxBytes int64
+}
+
+func (l Limits) withDefaults() Limits {
+	l.Replicas = cmp.Or(l.Replicas, 1)
+	l.MaxAge = cmp.Or(l.MaxAge, 30*24*time.Hour)
+	l.MaxBytes = cmp.Or(l.MaxBytes, 1<<30)
+	return l
+}
+
+// Ensure creates the stream, or brings an existing one to the catalogue's
+// subjects and to limits (zero fields: the defaults), keeping its data.
 // Services call it once at start-up: provisioning on every publish would
 // cost a round trip each time.
-func Ensure(ctx context.Context, nc *nats.Conn) error {
+func Ensure(ctx context.Context, nc *nats.Conn, limits Limits) error {
 	js, err := jetStream(nc)
 	if err != nil {
 		return err
 	}
+	limits = limits.withDefaults()
 	want := &nats.StreamConfig{
 		Name:       Name,
 		Subjects:   Topics(),
 		Storage:    nats.FileStorage,
 		Duplicates: 2 * time.Minute, // the window in which a republished event ID is dropped
+		Replicas:   limits.Replicas,
+		MaxAge:     limits.MaxAge,
+		MaxBytes:   limits.MaxBytes,
 	}
 	info, err := js.StreamInfo(Name, nats.Context(ctx))
 	switch {
@@ -90,10 +115,11 @@ func Ensure(ctx context.Context, nc *nats.Conn) error {
 		return nil
 	case err != nil:
 		return fmt.Errorf("look up stream %s: %w", Name, err)
-	case !slices.Equal(info.Config.Subjects, want.Subjects):
-		// A new event joined the catalogue: add its subject, keep the data.
+	case !slices.Equal(info.Config.Subjects, want.Subjects) || info.Config.Replicas != want.Replicas ||
+		info.Config.MaxAge != want.MaxAge || info.Config.MaxBytes != want.MaxBytes:
+		// A new event joined the catalogue, or the limits changed.
 		cfg := info.Config
-		cfg.Subjects = want.Subjects
+		cfg.Subjects, cfg.Replicas, cfg.MaxAge, cfg.MaxBytes = want.Subjects, want.Replicas, want.MaxAge, want.MaxBytes
 		if _, err := js.UpdateStream(&cfg, nats.Context(ctx)); err != nil {
 			return fmt.Errorf("update stream %s: %w", Name, err)
 		}

@@ -46,7 +46,7 @@ func publish(b *testing.B, url string, n int) {
 		b.Fatal(err)
 	}
 	defer nc.Close()
-	if err := stream.Ensure(context.Background(), nc); err != nil {
+	if err := stream.Ensure(context.Background(), nc, stream.Limits{}); err != nil {
 		b.Fatal(err)
 	}
 	w, err := stream.NewWriter(nc, 1024)
