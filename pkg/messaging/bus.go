@@ -94,8 +94,8 @@ type Bus struct {
 	handlers *cqrs.EventProcessor // typed handlers on the router
 	relay    *relay
 	consumes []consumer // what the service registered, checked against the catalogue
-	// conn is the service's connection to the broker for provisioning and
-	// publishing, made by Run, as is the poison publisher on it.
+	// conn is the service's one connection to the broker, made by Run, as
+	// are the poison publisher and the subscribers on it.
 	conn   *nats.Conn
 	poison message.Publisher
 	// subscribed is set once the consumers run; health is the last
@@ -187,8 +187,8 @@ func (b *Bus) Run(ctx context.Context) error {
 	if b.cfg.BrokerURL == "" {
 		return errors.New("messaging: BrokerURL is required to run")
 	}
-	// One connection for provisioning, the relay and the poison
-	// publisher; each consumer's subscriber has its own (subscriber).
+	// One connection for everything: provisioning, the relay, the poison
+	// publisher and every consumer (NATS multiplexes them).
 	conn, err := stream.Connect(b.cfg.BrokerURL, b.cfg.Service)
 	if err != nil {
 		return err

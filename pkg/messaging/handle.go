@@ -89,9 +89,6 @@ func (b *Bus) withRequestContext(h message.HandlerFunc) message.HandlerFunc {
 // subscriber is the subscriber of the service's durable consumer of
 // topic. The router subscribes when it runs, after Run connected, so the
 // real one is made then: a handler is registered before there is a broker.
-//
-// Each has a connection of its own, so closing one subscriber at shutdown
-// never cuts the relay's publishing short.
 func (b *Bus) subscriber(topic string) message.Subscriber {
 	return &lazySubscriber{bus: b, durable: stream.DurableName(b.cfg.Service, topic)}
 }
@@ -100,14 +97,11 @@ type lazySubscriber struct {
 	bus     *Bus
 	durable string
 	mu      sync.Mutex
-	sub     message.Subscriber
+	sub     *stream.Subscriber
 }
 
 func (s *lazySubscriber) Subscribe(ctx context.Context, topic string) (<-chan *message.Message, error) {
-	sub, err := stream.NewSubscriber(s.bus.cfg.BrokerURL, s.bus.cfg.Service+"-"+s.durable, stream.Name, s.durable)
-	if err != nil {
-		return nil, fmt.Errorf("subscribe %s: %w", s.durable, err)
-	}
+	sub := stream.NewSubscriber(s.bus.conn, stream.Name, s.durable)
 	s.mu.Lock()
 	s.sub = sub
 	s.mu.Unlock()

@@ -68,10 +68,7 @@ func MeasureCeiling(ctx context.Context, brokerURL string, sample Message, n, pu
 	if _, err := EnsureConsumer(ctx, subConn, ceilingStream, durable, topic, 1); err != nil {
 		return Ceiling{}, err
 	}
-	sub, err := NewSubscriber(brokerURL, "ceiling-subscriber", ceilingStream, durable)
-	if err != nil {
-		return Ceiling{}, fmt.Errorf("ceiling: subscriber: %w", err)
-	}
+	sub := NewSubscriber(subConn, ceilingStream, durable)
 	defer sub.Close()
 	pub, err := NewPublisher(pubConn, logger)
 	if err != nil {

@@ -10,14 +10,16 @@ import (
 )
 
 // Subscriber is a Watermill subscriber bound to one durable consumer of
-// the stream (see EnsureConsumer), on a connection of its own.
+// the stream (see EnsureConsumer). It shares its connection: closing it
+// ends its subscriptions, not the connection.
 //
 // Why not watermill-nats's subscriber: at shutdown it closes its output
 // channel while a NATS callback may still be sending on it (a data race
 // the race detector reports, v2.1.3), and its Close drains the whole
-// connection. Here one goroutine owns the output channel: it reads the
-// broker's messages from a buffered channel, hands each to the router,
-// and acks or naks it; nothing else ever touches the output.
+// connection, so each would need a connection of its own. Here one
+// goroutine owns the output channel: it reads the broker's messages from a
+// buffered channel, hands each to the router, and acks or naks it;
+// nothing else ever touches the output.
 type Subscriber struct {
 	nc      *nats.Conn
 	stream  string
@@ -29,13 +31,9 @@ type Subscriber struct {
 }
 
 // NewSubscriber is a subscriber of the durable consumer durable of stream,
-// on a new connection to brokerURL named name.
-func NewSubscriber(brokerURL, name, stream, durable string) (*Subscriber, error) {
-	nc, err := Connect(brokerURL, name)
-	if err != nil {
-		return nil, err
-	}
-	return &Subscriber{nc: nc, stream: stream, durable: durable, closing: make(chan struct{})}, nil
+// on nc.
+func NewSubscriber(nc *nats.Conn, stream, durable string) *Subscriber {
+	return &Subscriber{nc: nc, stream: stream, durable: durable, closing: make(chan struct{})}
 }
 
 // Subscribe implements message.Subscriber: messages of topic, delivered by
@@ -48,7 +46,8 @@ func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *messa
 	// As large as the consumer's MaxAckPending: the broker never has more
 	// in flight, so the client never drops one for want of room.
 	in := make(chan *nats.Msg, maxAckPending)
-	sub, err := js.ChanQueueSubscribe(topic, s.durable, in, nats.Bind(s.stream, s.durable), nats.ManualAck())
+	sub, err := js.ChanQueueSubscribe(topic, s.durable, in, nats.Bind(s.stream, s.durable), nats.ManualAck(),
+		nats.Context(ctx)) // binding looks the consumer up: not past shutdown
 	if err != nil {
 		return nil, fmt.Errorf("subscribe %s: %w", s.durable, err)
 	}
@@ -115,7 +114,7 @@ func (s *Subscriber) deliver(ctx context.Context, m *nats.Msg, out chan<- *messa
 	return true
 }
 
-// Close stops every subscription and closes the connection.
+// Close stops every subscription.
 func (s *Subscriber) Close() error {
 	s.mu.Lock()
 	select {
@@ -128,6 +127,5 @@ func (s *Subscriber) Close() error {
 	for _, d := range done {
 		<-d
 	}
-	s.nc.Close()
 	return nil
 }
