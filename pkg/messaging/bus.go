@@ -34,6 +34,9 @@ type Config struct {
 	// Service is the producer name of its events and the prefix of its
 	// durable consumers. Required.
 	Service string
+	// Instance names this process among the service's instances; it is on
+	// every message the service produces (InstanceKey). Optional.
+	Instance string
 	// BrokerURL is the broker's nats:// URL. Required by Run; a Bus that
 	// never runs (a unit test of domain code) writes its outbox without one.
 	BrokerURL string

@@ -104,3 +104,26 @@ func correlationOf(t *testing.T, row OutboxMessage) string {
 	}
 	return md[CorrelationIDKey]
 }
+
+// Every message carries the instance of the producer that wrote it.
+func TestMessagesNameTheirInstance(t *testing.T) {
+	b := unstartedBus(t, "producer")
+	b.cfg.Instance = "producer-host-42"
+	err := b.Transaction(context.Background(), func(tx *Tx) error {
+		return tx.Publish(&events.SettingsChanged{Settings: events.Settings{GUID: "g", Version: 1}})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := b.cfg.Store.Unpublished(context.Background(), 10)
+	if err != nil || len(rows) != 1 {
+		t.Fatalf("outbox: %d rows, %v", len(rows), err)
+	}
+	var md map[string]string
+	if err := json.Unmarshal([]byte(rows[0].Metadata), &md); err != nil {
+		t.Fatal(err)
+	}
+	if md[InstanceKey] != "producer-host-42" {
+		t.Fatalf("metadata %v: want %s producer-host-42", md, InstanceKey)
+	}
+}

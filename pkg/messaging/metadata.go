@@ -23,6 +23,8 @@ const (
 	EventVersionKey  = "event_version"
 	ProducerKey      = "producer"
 	OccurredAtKey    = "occurred_at"
+	// InstanceKey names the instance of the producer that wrote it.
+	InstanceKey = "instance"
 
 	// Set on messages in the poison topic.
 	PoisonReasonKey       = middleware.ReasonForPoisonedKey

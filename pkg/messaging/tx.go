@@ -95,6 +95,9 @@ func (b *Bus) stampMetadata(p cqrs.OnEventSendParams) error {
 	ctx := p.Message.Context()
 	md := p.Message.Metadata
 	md.Set(ProducerKey, b.cfg.Service)
+	if b.cfg.Instance != "" {
+		md.Set(InstanceKey, b.cfg.Instance)
+	}
 	md.Set(OccurredAtKey, time.Now().UTC().Format(time.RFC3339Nano))
 	// Issue 5: the request ID of the context becomes the message's
 	// correlation_id; the message being handled, if any, its causation_id.
