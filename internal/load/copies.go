@@ -2,6 +2,7 @@ package load
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/google/uuid"
@@ -37,7 +38,7 @@ func publishCopies(ctx context.Context, brokerURL string, samples []stream.Messa
 			batch[i] = samples[(sent+i)%len(samples)]
 			batch[i].UUID = uuid.NewString()
 		}
-		if _, err := w.Write(batch); err != nil {
+		if err := errors.Join(w.Write(ctx, batch)...); err != nil {
 			return fmt.Errorf("publish copies after %d: %w", sent, err)
 		}
 		if ctx.Err() != nil {

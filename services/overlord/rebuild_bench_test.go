@@ -2,6 +2,7 @@ package overlord_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -64,7 +65,7 @@ func publish(b *testing.B, url string, n int) {
 					messaging.OccurredAtKey: now, messaging.CorrelationIDKey: fmt.Sprintf("load-%d", i/4), messaging.CausationIDKey: uuid.NewString(),
 				}}
 		}
-		if _, err := w.Write(batch); err != nil {
+		if err := errors.Join(w.Write(context.Background(), batch)...); err != nil {
 			b.Fatal(err)
 		}
 	}
