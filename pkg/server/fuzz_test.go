@@ -19,7 +19,8 @@ func FuzzStageBody(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	st, _ := stage.New(5)
-	e := New(Config{Service: "test", Logger: logging.Discard(), Stage: st, Live: NewLive()})
+	e := New(Config{Service: "test", Logger: logging.Discard(), Stage: st, Live: NewLive(),
+		Browser: Browser{Hosts: []string{"example.com"}}}) // httptest's host
 	f.Fuzz(func(t *testing.T, body []byte) {
 		before := st.Get()
 		req := httptest.NewRequest(http.MethodPut, "/api/stage", bytes.NewReader(body))
