@@ -124,7 +124,9 @@ type orderSummary struct {
 	CartGUID   string
 	Messages   int
 	RequestIDs string // comma-separated
-	Last       Message
+	// Last is read by a query of its own. Not a column of the summary's
+	// query: gorm would take a struct field for a relation and fail.
+	Last Message `gorm:"-"`
 }
 
 // recentOrders summarises the orders with the latest activity.
