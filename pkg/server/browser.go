@@ -115,10 +115,10 @@ func (b Browser) isDashboard(origin string) bool {
 }
 
 // sameOrigin tells whether origin is that of the service's own pages,
-// served at host (already checked to be one of its names).
+// served at host (already checked to be one of its names), over HTTP or,
+// behind a proxy, HTTPS.
 func sameOrigin(origin, host string) bool {
-	u, err := url.Parse(origin)
-	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && strings.EqualFold(u.Host, host)
+	return strings.EqualFold(origin, "http://"+host) || strings.EqualFold(origin, "https://"+host)
 }
 
 // ParseOrigin reads an origin a browser would send, "http://host:port",

@@ -21,7 +21,7 @@ import (
 // store during a rebuild is kept.
 func TestInterruptedRebuildLeavesTheViewWhole(t *testing.T) {
 	s := st.Start(t, st.Options{Stage: 5, Services: []string{"overlord"}})
-	const total = 20_000
+	const total = 10_000
 	publish(t, s.BrokerURL(), total)
 	view := openView(t, s.DataDir)
 	st.Eventually(t, 60*time.Second, "overlord stores every message", func() bool { return view.count(t) == total })
