@@ -81,6 +81,8 @@ func New(cfg Config) *echo.Echo {
 		}),
 		middleware.Recover(),
 	)
+	// Only the service's own pages and the dashboard's may change its
+	// state, and only requests addressed to it are served (browser.go).
 	e.Use(cfg.Browser.middleware()...)
 	e.Use(middleware.BodyLimit(MaxBody))
 
