@@ -229,7 +229,7 @@ func bodyError(err error) error {
 func Listen(addr string) (net.Listener, error) {
 	ln, err := net.Listen("tcp", addr)
 	if errors.Is(err, syscall.EADDRINUSE) {
-		return nil, fmt.Errorf("listen on %s: address already in use (another process listens there: stop it, or choose another address): %w", addr, err)
+		return nil, fmt.Errorf("listen on %s: %w (another process listens there: stop it, or choose another address)", addr, syscall.EADDRINUSE)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", addr, err)
