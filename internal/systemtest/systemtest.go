@@ -171,6 +171,11 @@ func (s *System) Service(name string) Service {
 	return r.svc
 }
 
+// DashboardOrigin is the origin of the dashboard overlord serves
+// (URL("overlord") + "/eventually.html"): the one page besides their own
+// that may change the services' state.
+func (s *System) DashboardOrigin() string { return "http://" + s.addrs["overlord"] }
+
 // URL is a running service's base URL.
 func (s *System) URL(name string) string { return s.Service(name).URL() }
 
