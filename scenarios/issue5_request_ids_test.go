@@ -135,7 +135,7 @@ func rawGet(t *testing.T, baseURL, path, requestID string) (int, string) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: test\r\nX-Request-ID: %s\r\nConnection: close\r\n\r\n", path, requestID)
+	fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: %s\r\nX-Request-ID: %s\r\nConnection: close\r\n\r\n", path, conn.RemoteAddr(), requestID)
 	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
 		t.Fatalf("read response: %v", err)

@@ -7,10 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"eventually/internal/system"
+	"eventually/pkg/server"
 )
 
 // stopGrace is how long the children have, all together, to stop on
@@ -61,20 +63,18 @@ func boot(ctx context.Context, cfg config, args []string, stdout io.Writer) erro
 	}
 
 	start := time.Now()
-	if err := waitHealthy(ctx, cfg, 30*time.Second); err != nil {
+	if err := waitReady(ctx, cfg, 30*time.Second); err != nil {
 		return err
 	}
-	dashboard, _ := filepath.Abs("web/eventually.html")
-	var b strings.Builder
-	fmt.Fprintf(&b, "all services healthy after %s (stage %d)\n", time.Since(start).Round(time.Millisecond), cfg.Stage)
-	for _, name := range system.Names {
-		fmt.Fprintf(&b, "  %-9s http://%s/  ·  http://%s/transitions\n", name, cfg.Addrs[name], cfg.Addrs[name])
-	}
-	fmt.Fprintf(&b, "  dashboard file://%s\n", dashboard)
-	b.WriteString("  Ctrl-C stops everything")
-	out.line("boot", b.String())
+	out.line("boot", urls(cfg, time.Since(start)))
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		watchReadiness(ctx, cfg, readyPoll, out)
+	}()
 
 	<-ctx.Done()
+	<-watched
 	for _, c := range children {
 		select {
 		case <-c.done:
@@ -98,6 +98,10 @@ func childEnv(cfg config, natsURL string) []string {
 		EnvNATSURL+"="+natsURL,
 	)
 	env = append(env, addrEnv(cfg.Addrs)...)
+	env = append(env,
+		EnvDashboardOrigins+"="+strings.Join(cfg.DashboardOrigins, ","),
+		EnvAllowedHosts+"="+strings.Join(cfg.AllowedHosts, ","),
+	)
 	if cfg.AutoApprove {
 		env = append(env, EnvAutoApprove+"=1")
 	}
@@ -235,29 +239,112 @@ func (c *child) exited() bool {
 	}
 }
 
-func waitHealthy(ctx context.Context, cfg config, limit time.Duration) error {
-	client := &http.Client{Timeout: time.Second}
+// urls is what boot prints once every service is ready: where each
+// service's pages are, and the dashboard, served by overlord: its origin
+// is the one the services let change their state (a file:// page is not).
+func urls(cfg config, took time.Duration) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "all services ready after %s (stage %d)\n", took.Round(time.Millisecond), cfg.Stage)
+	for _, name := range system.Names {
+		u := browsable(cfg.Addrs[name])
+		fmt.Fprintf(&b, "  %-9s %s/  ·  %s/transitions\n", name, u, u)
+	}
+	dashboard := browsable(cfg.Addrs["overlord"])
+	fmt.Fprintf(&b, "  dashboard %s/eventually.html\n", dashboard)
+	if !slices.Contains(cfg.DashboardOrigins, dashboard) {
+		fmt.Fprintf(&b, "  (%s does not list %s: that dashboard cannot change the stage)\n", EnvDashboardOrigins, dashboard)
+	}
+	b.WriteString("  Ctrl-C stops everything")
+	return b.String()
+}
+
+// browsable is the URL a browser on this machine opens for a service
+// listening on addr: on every interface, it is its loopback address.
+func browsable(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if ip := net.ParseIP(host); err == nil && (host == "" || ip != nil && ip.IsUnspecified()) {
+		addr = net.JoinHostPort("127.0.0.1", port)
+	}
+	return "http://" + addr
+}
+
+// readyPoll is how often boot asks whether every service is still ready.
+const readyPoll = time.Second
+
+var probeClient = &http.Client{Timeout: time.Second}
+
+// readiness is nil when the service at addr answers /readyz with 200,
+// else why not: its reason, or that it does not answer.
+func readiness(ctx context.Context, addr string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/readyz", nil)
+	if err != nil {
+		return err
+	}
+	res, err := probeClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("does not answer: %w", err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode == http.StatusOK {
+		return nil
+	}
+	var r server.Readiness
+	if err := json.NewDecoder(res.Body).Decode(&r); err != nil || r.Reason == "" {
+		return fmt.Errorf("/readyz answers %s", res.Status)
+	}
+	return errors.New(r.Reason)
+}
+
+// waitReady waits until every service is ready: its consumers take part
+// in the message flow, so nothing published from now on is missed.
+func waitReady(ctx context.Context, cfg config, limit time.Duration) error {
 	deadline := time.Now().Add(limit)
 	for _, name := range system.Names {
 		for {
-			res, err := client.Get("http://" + cfg.Addrs[name] + "/healthz")
+			err := readiness(ctx, cfg.Addrs[name])
 			if err == nil {
-				res.Body.Close()
-				if res.StatusCode == http.StatusOK {
-					break
-				}
+				break
 			}
 			if time.Now().After(deadline) {
-				return fmt.Errorf("%s not healthy after %s: %v", name, limit, err)
+				return fmt.Errorf("%s not ready after %s: %w", name, limit, err)
 			}
 			select {
 			case <-ctx.Done():
-				return errors.New("stopped before all services were healthy")
+				return errors.New("stopped before all services were ready")
 			case <-time.After(20 * time.Millisecond):
 			}
 		}
 	}
 	return nil
+}
+
+// watchReadiness asks every service whether it is ready, every period,
+// until ctx is done, and says when one stops being ready and when it is
+// ready again: a service whose consumers fell out of the flow looks alive.
+func watchReadiness(ctx context.Context, cfg config, period time.Duration, out *prefixer) {
+	notReady := map[string]bool{}
+	tick := time.NewTicker(period)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		for _, name := range system.Names {
+			err := readiness(ctx, cfg.Addrs[name])
+			if ctx.Err() != nil {
+				return // stopping: every service goes away now
+			}
+			switch {
+			case err != nil && !notReady[name]:
+				out.line("boot", fmt.Sprintf("%s is not ready: %v", name, err))
+			case err == nil && notReady[name]:
+				out.line("boot", name+" is ready again")
+			}
+			notReady[name] = err != nil
+		}
+	}
 }
 
 // prefixer writes whole lines, each behind its service's coloured name.

@@ -22,6 +22,7 @@ import (
 
 	"eventually/internal/poll"
 	"eventually/internal/system"
+	st "eventually/internal/systemtest"
 )
 
 // The built binary's boot starts everything, prints the URLs once all are
@@ -37,7 +38,8 @@ func TestBootStartsAllAndStopsCleanly(t *testing.T) {
 		EnvNATSURL+"=",
 		EnvNATSAddr+"="+freeAddr(t),
 	)
-	cmd.Env = append(cmd.Env, addrEnv(freeAddrs(t))...)
+	addrs := freeAddrs(t)
+	cmd.Env = append(cmd.Env, addrEnv(addrs)...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -66,9 +68,9 @@ func TestBootStartsAllAndStopsCleanly(t *testing.T) {
 				t.Fatalf("boot exited before all services were healthy:\n%s", output.String())
 			}
 			output.WriteString(line + "\n")
-			healthy = strings.Contains(line, "all services healthy")
+			healthy = strings.Contains(line, "all services ready")
 		case <-timeout:
-			t.Fatalf("no 'all services healthy' within 60s:\n%s", output.String())
+			t.Fatalf("no 'all services ready' within 60s:\n%s", output.String())
 		}
 	}
 	children := childrenOf(t, cmd.Process.Pid)
@@ -78,6 +80,27 @@ func TestBootStartsAllAndStopsCleanly(t *testing.T) {
 	for _, name := range system.Names {
 		if !strings.Contains(readUntil(lines, &output, "http://"), "http://") {
 			t.Fatalf("no URL printed for %s", name)
+		}
+	}
+	// The dashboard is the page overlord serves; from it, with the
+	// default configuration, the services take a stage change, and from
+	// any other page, not.
+	line := readUntil(lines, &output, "dashboard")
+	dashboard := strings.TrimSpace(line[strings.Index(line, "dashboard")+len("dashboard"):])
+	if want := "http://" + addrs["overlord"] + "/eventually.html"; dashboard != want {
+		t.Fatalf("dashboard line %q, want %s", line, want)
+	}
+	st.Must(t, st.Call(t, "GET", dashboard, nil), 200)
+	origin := "http://" + addrs["overlord"]
+	for _, name := range system.Names {
+		stageURL := "http://" + addrs[name] + "/api/stage"
+		st.Must(t, st.Call(t, "PUT", stageURL, map[string]int{"stage": 4}, "Origin", origin), 200)
+		st.Must(t, st.Call(t, "PUT", stageURL, map[string]int{"stage": 1}, "Origin", "null"), 403)
+		st.Must(t, st.Call(t, "PUT", stageURL, map[string]int{"stage": 1}, "Origin", "http://evil.example"), 403)
+		var body struct{ Stage int }
+		st.Must(t, st.Call(t, "GET", stageURL, nil), 200).JSON(t, &body)
+		if body.Stage != 4 {
+			t.Errorf("%s at stage %d, want the dashboard's 4", name, body.Stage)
 		}
 	}
 
@@ -165,9 +188,11 @@ func freeAddr(t *testing.T) string {
 // starts it as a child; its value lists the services that ignore SIGTERM.
 const envFakeServices = "EVENTUALLY_TEST_FAKE_SERVICES"
 
-// fakeService answers /healthz on the service's configured address until
-// it is killed; a stubborn one ignores SIGTERM and SIGINT first, so once
-// boot sees it healthy only SIGKILL stops it.
+// fakeService answers on the service's configured address until it is
+// killed; a stubborn one ignores SIGTERM and SIGINT first, so once boot
+// sees it ready only SIGKILL stops it. Its /readyz answers 503 while the
+// file notReadyFile(data dir, name) exists, and appends a line to that
+// file's ".asked" for each question.
 func fakeService(name string, stubborn []string) {
 	if slices.Contains(stubborn, name) {
 		signal.Ignore(syscall.SIGTERM, syscall.SIGINT)
@@ -176,16 +201,27 @@ func fakeService(name string, stubborn []string) {
 	if err != nil {
 		log.Fatalf("fake %s: %v", name, err)
 	}
-	ok := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
-	log.Fatalf("fake %s: %v", name, http.ListenAndServe(cfg.Addrs[name], ok))
+	flag := notReadyFile(cfg.DataDir, name)
+	http.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
+		if _, err := os.Stat(flag); err != nil {
+			return // 200
+		}
+		if f, err := os.OpenFile(flag+".asked", os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644); err == nil {
+			f.WriteString("asked\n")
+			f.Close()
+		}
+		w.WriteHeader(http.StatusServiceUnavailable)
+		w.Write([]byte(`{"status":"not ready","service":"` + name + `","reason":"the test says so"}`))
+	})
+	log.Fatalf("fake %s: %v", name, http.ListenAndServe(cfg.Addrs[name], nil))
 }
 
-// Ctrl-C stops boot within 5 s even when two children ignore SIGTERM:
-// all children share one grace period, then the stragglers are killed
-// and reaped.
-func TestBootKillsChildrenThatIgnoreSIGTERM(t *testing.T) {
-	stubborn := []string{"alpha", "charlie"}
-	t.Setenv(envFakeServices, strings.Join(stubborn, ","))
+// notReadyFile is the file that makes a fake service not ready.
+func notReadyFile(dataDir, name string) string { return filepath.Join(dataDir, name+".notready") }
+
+// fakeConfig is boot's configuration for fake services in a temp dir.
+func fakeConfig(t *testing.T) config {
+	t.Helper()
 	cfg, err := loadConfig(func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
@@ -193,15 +229,82 @@ func TestBootKillsChildrenThatIgnoreSIGTERM(t *testing.T) {
 	dir := t.TempDir()
 	cfg.DataDir, cfg.LogDir, cfg.Addrs = filepath.Join(dir, "data"), filepath.Join(dir, "logs"), freeAddrs(t)
 	cfg.NATSURL = "nats://127.0.0.1:1" // the fakes use no broker; boot starts none
-	var out lockedBuffer
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- boot(ctx, cfg, nil, &out) }()
-	if !poll.Until(30*time.Second, 20*time.Millisecond, func() bool { return strings.Contains(out.String(), "all services healthy") }) {
-		cancel()
-		t.Fatalf("boot not healthy within 30s:\n%s", out.String())
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		t.Fatal(err)
 	}
+	return cfg
+}
+
+// bootFakes runs boot on fake services until the test ends; it returns
+// boot's output, how to stop it (as Ctrl-C does), and its result.
+func bootFakes(t *testing.T, cfg config, stubborn ...string) (out *lockedBuffer, stop func(), done <-chan error) {
+	t.Helper()
+	t.Setenv(envFakeServices, strings.Join(stubborn, ","))
+	out = &lockedBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	result, finished := make(chan error, 1), make(chan struct{})
+	go func() {
+		defer close(finished)
+		result <- boot(ctx, cfg, nil, out)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-finished
+	})
+	return out, cancel, result
+}
+
+// waitOutput waits until boot's output has text.
+func waitOutput(t *testing.T, out *lockedBuffer, text string) {
+	t.Helper()
+	if !poll.Until(30*time.Second, 20*time.Millisecond, func() bool { return strings.Contains(out.String(), text) }) {
+		t.Fatalf("boot did not print %q within 30s:\n%s", text, out.String())
+	}
+}
+
+// boot waits until every service is ready (/readyz), not merely alive;
+// while it runs it says when one stops being ready, and when it is
+// ready again.
+func TestBootWaitsForReadinessAndWatchesIt(t *testing.T) {
+	cfg := fakeConfig(t)
+	flag := notReadyFile(cfg.DataDir, "beta")
+	if err := os.WriteFile(flag, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, _, _ := bootFakes(t, cfg)
+	// beta has been asked, and said no, a few times: boot still waits.
+	asked := poll.Until(30*time.Second, 20*time.Millisecond, func() bool {
+		asked, _ := os.ReadFile(flag + ".asked")
+		return strings.Count(string(asked), "asked") >= 5
+	})
+	if !asked {
+		t.Fatalf("boot did not ask beta whether it is ready:\n%s", out.String())
+	}
+	if strings.Contains(out.String(), "all services ready") {
+		t.Fatalf("boot says all are ready while beta is not:\n%s", out.String())
+	}
+	os.Remove(flag)
+	waitOutput(t, out, "all services ready")
+	dashboard := "dashboard http://" + cfg.Addrs["overlord"] + "/eventually.html"
+	if !strings.Contains(out.String(), dashboard) || strings.Contains(out.String(), "file://") {
+		t.Errorf("boot does not point to the dashboard overlord serves (%q):\n%s", dashboard, out.String())
+	}
+
+	if err := os.WriteFile(flag, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitOutput(t, out, "beta is not ready: the test says so")
+	os.Remove(flag)
+	waitOutput(t, out, "beta is ready again")
+}
+
+// Ctrl-C stops boot within 5 s even when two children ignore SIGTERM:
+// all children share one grace period, then the stragglers are killed
+// and reaped.
+func TestBootKillsChildrenThatIgnoreSIGTERM(t *testing.T) {
+	stubborn := []string{"alpha", "charlie"}
+	out, cancel, done := bootFakes(t, fakeConfig(t), stubborn...)
+	waitOutput(t, out, "all services ready")
 	children := fakesOf(t, os.Getpid())
 	if len(children) != len(system.Names) {
 		t.Fatalf("%d fake services running, want %d", len(children), len(system.Names))

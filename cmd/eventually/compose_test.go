@@ -15,6 +15,7 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/labstack/echo/v4"
 
 	"eventually/internal/system"
 	"eventually/pkg/logging"
@@ -73,7 +74,9 @@ func TestComposeMatchesCode(t *testing.T) {
 			checkService(t, svc, project.WorkingDir)
 			cfg := checkEnvironment(t, svc, brokerURL)
 			checkAddr(t, svc, cfg.Addrs[s.Name], s.DefaultAddr)
-			checkHealthcheck(t, svc, s.DefaultAddr)
+			checkHealthcheck(t, svc, s.DefaultAddr, cfg)
+			overlord, _ := system.Lookup("overlord")
+			checkBrowser(t, s.Name, cfg, s.DefaultAddr, overlord.DefaultAddr)
 			vol := checkMounts(t, svc, cfg)
 			if other, ok := dataVolumes[vol]; ok {
 				t.Errorf("%s and %s share the data volume %q; each service owns its database", s.Name, other, vol)
@@ -192,27 +195,68 @@ func checkPublished(t *testing.T, svc types.ServiceConfig, host, port string) {
 }
 
 // checkHealthcheck checks that the health check asks the service's own
-// /healthz, and that the code serves /healthz.
-func checkHealthcheck(t *testing.T, svc types.ServiceConfig, defaultAddr string) {
+// /readyz, and that the service, configured as compose configures it,
+// answers it.
+func checkHealthcheck(t *testing.T, svc types.ServiceConfig, defaultAddr string, cfg config) {
 	t.Helper()
 	u := healthURL(t, svc)
 	if u == nil {
 		return
 	}
 	_, port := splitAddr(t, defaultAddr)
-	if u.Hostname() != "127.0.0.1" || u.Port() != port {
-		t.Errorf("health check asks %s, want the service itself on 127.0.0.1:%s", u.Host, port)
+	if u.Hostname() != "127.0.0.1" || u.Port() != port || u.Path != "/readyz" {
+		t.Errorf("health check asks %s, want the service itself on 127.0.0.1:%s, its /readyz (healthy means it takes part)", u, port)
 	}
-	st, _ := stage.New(stage.Max)
-	e := server.New(server.Config{Service: svc.Name, Logger: logging.Discard(), Stage: st, Live: server.NewLive()})
-	rec := httptest.NewRecorder()
-	e.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, u.RequestURI(), nil))
-	if rec.Code != http.StatusOK {
-		t.Errorf("health check asks %s, the service answers it with %d", u.RequestURI(), rec.Code)
+	e := composedServer(svc.Name, cfg)
+	if rec := inContainer(e, http.MethodGet, u.RequestURI(), u.Host, port, ""); rec.Code != http.StatusOK {
+		t.Errorf("health check asks %s, the service answers it with %d: %s", u, rec.Code, rec.Body)
 	}
 	if !slices.Contains([]string(svc.HealthCheck.Test), "-f") && !slices.Contains([]string(svc.HealthCheck.Test), "-fsS") {
 		t.Errorf("health check %q does not fail on an HTTP error (curl -f)", svc.HealthCheck.Test)
 	}
+}
+
+// checkBrowser checks that the service, configured as compose configures
+// it, answers the names it is reached by (the published port on the
+// host's loopback, its name on the compose network) and takes a stage
+// change from the dashboard overlord serves on its published port.
+func checkBrowser(t *testing.T, name string, cfg config, defaultAddr, overlordAddr string) {
+	t.Helper()
+	_, port := splitAddr(t, defaultAddr)
+	e := composedServer(name, cfg)
+	for _, host := range []string{"127.0.0.1:" + port, "localhost:" + port, name + ":" + port} {
+		if rec := inContainer(e, http.MethodGet, "/api/stage", host, port, ""); rec.Code != http.StatusOK {
+			t.Errorf("GET addressed to %s: %d, want 200: %s", host, rec.Code, rec.Body)
+		}
+	}
+	dashboard := "http://" + overlordAddr
+	if rec := inContainer(e, http.MethodPut, "/api/stage", "127.0.0.1:"+port, port, dashboard); rec.Code != http.StatusOK {
+		t.Errorf("the dashboard at %s cannot change the stage: %d %s", dashboard, rec.Code, rec.Body)
+	}
+}
+
+// composedServer is a service's HTTP server as cfg configures it.
+func composedServer(name string, cfg config) *echo.Echo {
+	st, _ := stage.New(stage.Max)
+	return server.New(server.Config{Service: name, Logger: logging.Discard(), Stage: st, Live: server.NewLive(), Browser: cfg.browser()})
+}
+
+// inContainer sends a request addressed to host to e as if it came in on
+// port of the container's own address; with origin set, a stage change
+// from a page of that origin.
+func inContainer(e *echo.Echo, method, uri, host, port, origin string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(method, uri, nil)
+	if origin != "" {
+		req = httptest.NewRequest(method, uri, strings.NewReader(`{"stage":2}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Origin", origin)
+	}
+	req.Host = host
+	local, _ := net.ResolveTCPAddr("tcp", "172.18.0.5:"+port)
+	req = req.WithContext(context.WithValue(req.Context(), http.LocalAddrContextKey, local))
+	rec := httptest.NewRecorder()
+	e.ServeHTTP(rec, req)
+	return rec
 }
 
 // checkMounts checks that the data and log dirs are volumes, and returns

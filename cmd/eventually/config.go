@@ -2,8 +2,11 @@ package main
 
 import (
 	"fmt"
+	"net"
+	"strings"
 
 	"eventually/internal/system"
+	"eventually/pkg/server"
 	"eventually/pkg/stage"
 )
 
@@ -25,6 +28,9 @@ const (
 	EnvNATSURL     = "EVENTUALLY_NATS_URL"
 	EnvNATSAddr    = "EVENTUALLY_NATS_ADDR"
 	EnvAutoApprove = "EVENTUALLY_AUTO_APPROVE"
+	// Browser safety (server.Browser): comma-separated lists.
+	EnvDashboardOrigins = "EVENTUALLY_DASHBOARD_ORIGINS"
+	EnvAllowedHosts     = "EVENTUALLY_ALLOWED_HOSTS"
 )
 
 // envVar is one variable the binary reads, with what the usage text says of it.
@@ -43,7 +49,11 @@ func envVars() []envVar {
 	for _, s := range system.Table() {
 		vars = append(vars, envVar{s.AddrEnv(), s.Name + "'s HTTP address (default " + s.DefaultAddr + ")"})
 	}
-	return append(vars, envVar{EnvAutoApprove, "1: alpha approves captured orders at once"})
+	return append(vars,
+		envVar{EnvAutoApprove, "1: alpha approves captured orders at once"},
+		envVar{EnvDashboardOrigins, "origins whose pages may change state, comma-separated (default overlord's: http://<overlord addr>)"},
+		envVar{EnvAllowedHosts, "host[:port] names the services answer to besides their address and localhost, comma-separated"},
+	)
 }
 
 // config is the whole configuration, read once from the environment.
@@ -55,6 +65,17 @@ type config struct {
 	NATSAddr    string
 	Addrs       map[string]string // service name -> HTTP address
 	AutoApprove bool
+	// DashboardOrigins may change the services' state from their pages:
+	// the dashboard's origins, overlord's address unless configured.
+	DashboardOrigins []string
+	// AllowedHosts are the extra names the services answer to, as
+	// docker compose's service names.
+	AllowedHosts []string
+}
+
+// browser is what the configuration lets web pages do (server.Browser).
+func (c config) browser() server.Browser {
+	return server.Browser{DashboardOrigins: c.DashboardOrigins, Hosts: c.AllowedHosts}
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -78,13 +99,61 @@ func loadConfig(getenv func(string) string) (config, error) {
 	for _, s := range system.Table() {
 		addrs[s.Name] = or(s.AddrEnv(), s.DefaultAddr)
 	}
+	origins, err := dashboardOrigins(getenv(EnvDashboardOrigins), addrs["overlord"])
+	if err != nil {
+		return config{}, err
+	}
+	hosts, err := allowedHosts(getenv(EnvAllowedHosts))
+	if err != nil {
+		return config{}, err
+	}
 	return config{
-		Stage:       st,
-		DataDir:     or(EnvDataDir, DefaultDataDir),
-		LogDir:      or(EnvLogDir, DefaultLogDir),
-		NATSURL:     getenv(EnvNATSURL),
-		NATSAddr:    or(EnvNATSAddr, DefaultNATSAddr),
-		Addrs:       addrs,
-		AutoApprove: auto == "1" || auto == "true",
+		Stage:            st,
+		DataDir:          or(EnvDataDir, DefaultDataDir),
+		LogDir:           or(EnvLogDir, DefaultLogDir),
+		NATSURL:          getenv(EnvNATSURL),
+		NATSAddr:         or(EnvNATSAddr, DefaultNATSAddr),
+		Addrs:            addrs,
+		AutoApprove:      auto == "1" || auto == "true",
+		DashboardOrigins: origins,
+		AllowedHosts:     hosts,
 	}, nil
+}
+
+// dashboardOrigins reads EVENTUALLY_DASHBOARD_ORIGINS; empty, they are
+// those of the dashboard overlord serves at overlordAddr.
+func dashboardOrigins(list, overlordAddr string) ([]string, error) {
+	if strings.TrimSpace(list) == "" {
+		origins, err := server.DashboardOrigins(overlordAddr)
+		if err != nil {
+			return nil, fmt.Errorf("the dashboard's origins from overlord's address: %w", err)
+		}
+		return origins, nil
+	}
+	var origins []string
+	for _, text := range strings.Split(list, ",") {
+		origin, err := server.ParseOrigin(text)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", EnvDashboardOrigins, err)
+		}
+		origins = append(origins, origin)
+	}
+	return origins, nil
+}
+
+// allowedHosts reads EVENTUALLY_ALLOWED_HOSTS: host or host:port names.
+func allowedHosts(list string) ([]string, error) {
+	var hosts []string
+	for _, text := range strings.Split(list, ",") {
+		host := strings.ToLower(strings.TrimSpace(text))
+		if host == "" {
+			continue
+		}
+		_, _, err := net.SplitHostPort(host)
+		if strings.ContainsAny(host, "/ @?#") || strings.Contains(host, ":") && err != nil {
+			return nil, fmt.Errorf("%s: %q: want host or host:port, e.g. alpha:3991", EnvAllowedHosts, text)
+		}
+		hosts = append(hosts, host)
+	}
+	return hosts, nil
 }

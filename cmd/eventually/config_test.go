@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -94,6 +95,44 @@ func TestReadmeListsEveryVariable(t *testing.T) {
 	for _, s := range system.Table() {
 		if row := "| `" + s.AddrEnv() + "` | `" + s.DefaultAddr + "` |"; !strings.Contains(string(readme), row) {
 			t.Errorf("README.md has no row %q", row)
+		}
+	}
+}
+
+// The services let the dashboard that overlord serves change their state
+// by default, whatever overlord's address; EVENTUALLY_DASHBOARD_ORIGINS
+// replaces that, and refuses origins any page can have.
+func TestDashboardOriginsAndAllowedHosts(t *testing.T) {
+	for _, tc := range []struct {
+		env     map[string]string
+		origins []string
+		hosts   []string
+	}{
+		{map[string]string{}, []string{"http://127.0.0.1:3994", "http://localhost:3994", "http://[::1]:3994"}, nil},
+		{map[string]string{"EVENTUALLY_OVERLORD_ADDR": "10.0.0.7:8000"}, []string{"http://10.0.0.7:8000"}, nil},
+		{map[string]string{EnvDashboardOrigins: "http://talk.example:8000, HTTPS://Talk.Example",
+			EnvAllowedHosts: "alpha:3991, Talk.Example,,"},
+			[]string{"http://talk.example:8000", "https://talk.example"}, []string{"alpha:3991", "talk.example"}},
+	} {
+		cfg, err := loadConfig(func(k string) string { return tc.env[k] })
+		if err != nil {
+			t.Fatalf("%v: %v", tc.env, err)
+		}
+		if !slices.Equal(cfg.DashboardOrigins, tc.origins) || !slices.Equal(cfg.AllowedHosts, tc.hosts) {
+			t.Errorf("%v: origins %q, hosts %q; want %q, %q", tc.env, cfg.DashboardOrigins, cfg.AllowedHosts, tc.origins, tc.hosts)
+		}
+	}
+	for key, bad := range map[string]string{
+		EnvDashboardOrigins + " null":   "null",
+		EnvDashboardOrigins + " *":      "http://127.0.0.1:3994,*",
+		EnvDashboardOrigins + " file":   "file:///home/me/eventually.html",
+		EnvDashboardOrigins + " a path": "http://127.0.0.1:3994/eventually.html",
+		EnvAllowedHosts + " a URL":      "http://alpha:3991",
+		EnvAllowedHosts + " bad port":   "alpha:39:91",
+	} {
+		name := strings.Fields(key)[0]
+		if _, err := loadConfig(func(k string) string { return map[string]string{name: bad}[k] }); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s=%q: %v, want an error naming %s", name, bad, err, name)
 		}
 	}
 }

@@ -103,7 +103,7 @@ func loadOwnSystem(ctx context.Context, cfg config, opts load.Options) (load.Rep
 		return load.Report{}, err
 	}
 	defer stopAll(children, nil, stopGrace)
-	if err := waitHealthy(ctx, cfg, 30*time.Second); err != nil {
+	if err := waitReady(ctx, cfg, 30*time.Second); err != nil {
 		return load.Report{}, err
 	}
 	healthy := time.Since(start)

@@ -90,7 +90,7 @@ func startProcesses(t *testing.T, env ...string) *processes {
 
 func (p *processes) url(name string) string { return "http://" + p.addrs[name] }
 
-// start runs one service process and waits until it is healthy.
+// start runs one service process and waits until it is ready.
 func (p *processes) start(name string, env ...string) {
 	p.t.Helper()
 	cmd := exec.Command(p.bin, name)
@@ -106,8 +106,8 @@ func (p *processes) start(name string, env ...string) {
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait(); log.Close() }()
 	p.procs[name], p.exited[name] = cmd, exited
-	st.Eventually(p.t, 20*time.Second, name+" healthy", func() bool {
-		return st.Call(p.t, "GET", p.url(name)+"/healthz", nil).Status == 200
+	st.Eventually(p.t, 20*time.Second, name+" ready", func() bool {
+		return st.Call(p.t, "GET", p.url(name)+"/readyz", nil).Status == 200
 	})
 }
 

@@ -81,3 +81,24 @@ func Must(t testing.TB, r Response, status int) Response {
 	}
 	return r
 }
+
+// Refusal is the JSON body of an error answer.
+type Refusal struct {
+	Error     string `json:"error"`
+	RequestID string `json:"request_id"`
+}
+
+// Answered tells whether r is a success (2xx), and fails the test unless
+// it is one or a clear refusal: a 4xx with a JSON error and the request
+// ID. Never a 5xx, never a refusal without a reason. For fuzz targets.
+func Answered(t testing.TB, what string, r Response) bool {
+	t.Helper()
+	if r.Status >= 200 && r.Status < 300 {
+		return true
+	}
+	var body Refusal
+	if r.Status < 400 || r.Status >= 500 || json.Unmarshal(r.Body, &body) != nil || body.Error == "" || body.RequestID == "" {
+		t.Fatalf("%s: status %d %q; want 2xx, or 4xx with a JSON error and the request ID", what, r.Status, r.Body)
+	}
+	return false
+}

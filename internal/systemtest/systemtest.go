@@ -22,6 +22,7 @@ import (
 	"eventually/pkg/broker"
 	"eventually/pkg/logging"
 	"eventually/pkg/messaging"
+	"eventually/pkg/server"
 	"eventually/pkg/service"
 	"eventually/pkg/sqlite"
 	"eventually/pkg/stream"
@@ -51,6 +52,10 @@ type System struct {
 	LogDir     string
 	brokerAddr string
 	broker     *broker.Broker
+	// addrs are the services' HTTP addresses, chosen at the start and
+	// kept across restarts: the services allow the dashboard that
+	// overlord serves at its address.
+	addrs map[string]string
 
 	mu      sync.Mutex
 	running map[string]*running
@@ -69,7 +74,10 @@ func Start(t testing.TB, opts Options) *System {
 	dir := t.TempDir()
 	s := &System{
 		t: t, opts: opts, DataDir: filepath.Join(dir, "data"), LogDir: filepath.Join(dir, "logs"),
-		brokerAddr: freeAddr(t), running: map[string]*running{},
+		brokerAddr: freeAddr(t), addrs: map[string]string{}, running: map[string]*running{},
+	}
+	for _, name := range AllServices {
+		s.addrs[name] = freeAddr(t)
 	}
 	if opts.DataDir != "" {
 		s.DataDir = opts.DataDir
@@ -114,8 +122,13 @@ func (s *System) StartService(name string) Service {
 	if err != nil {
 		s.t.Fatal(err)
 	}
+	dashboard, err := server.DashboardOrigins(s.addrs["overlord"])
+	if err != nil {
+		s.t.Fatal(err)
+	}
 	svc, err := system.Build(name, service.Config{
-		Addr: "127.0.0.1:0", DataDir: s.DataDir, BrokerURL: s.BrokerURL(), Stage: s.opts.Stage, Logger: logger,
+		Addr: s.addrs[name], DataDir: s.DataDir, BrokerURL: s.BrokerURL(), Stage: s.opts.Stage, Logger: logger,
+		Browser: server.Browser{DashboardOrigins: dashboard},
 	}, system.Options{AutoApprove: s.opts.AutoApprove})
 	if err != nil {
 		s.t.Fatalf("start %s: %v", name, err)
@@ -126,7 +139,7 @@ func (s *System) StartService(name string) Service {
 	s.mu.Lock()
 	s.running[name] = r
 	s.mu.Unlock()
-	s.WaitHealthy(name)
+	s.WaitReady(name)
 	return svc
 }
 
@@ -163,6 +176,11 @@ func (s *System) Service(name string) Service {
 	return r.svc
 }
 
+// DashboardOrigin is the origin of the dashboard overlord serves
+// (URL("overlord") + "/eventually.html"): the one page besides their own
+// that may change the services' state.
+func (s *System) DashboardOrigin() string { return "http://" + s.addrs["overlord"] }
+
 // URL is a running service's base URL.
 func (s *System) URL(name string) string { return s.Service(name).URL() }
 
@@ -176,11 +194,12 @@ func (s *System) SetStage(n int) {
 	s.opts.Stage = n
 }
 
-// WaitHealthy polls a service's /healthz until it answers 200.
-func (s *System) WaitHealthy(name string) {
+// WaitReady polls a service's /readyz until it answers 200: its
+// consumers take part in the message flow.
+func (s *System) WaitReady(name string) {
 	s.t.Helper()
-	url := s.URL(name) + "/healthz"
-	Eventually(s.t, 10*time.Second, name+" healthy", func() bool {
+	url := s.URL(name) + "/readyz"
+	Eventually(s.t, 10*time.Second, name+" ready", func() bool {
 		return Call(s.t, "GET", url, nil).Status == 200
 	})
 }

@@ -4,6 +4,7 @@
 package broker
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -11,6 +12,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -48,6 +50,8 @@ func Start(addr, dataDir string, options ...Option) (*Broker, error) {
 	}
 	if port == 0 {
 		port = server.RANDOM_PORT
+	} else if err := checkFree(addr); err != nil {
+		return nil, err
 	}
 	b.opts = &server.Options{
 		ServerName: "eventually",
@@ -108,4 +112,20 @@ func (b *Broker) Shutdown() {
 	srv := b.server()
 	srv.Shutdown()
 	srv.WaitForShutdown()
+}
+
+// checkFree fails when addr cannot be bound. nats-server only logs its
+// listen error, so a busy port would show as
+// "not ready after 10s"; this names the cause at once. Another process
+// could still take the port between this check and nats-server's listen:
+// then the timeout below is what is left.
+func checkFree(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Errorf("start broker on %s: address already in use (another broker, or a running boot? stop it, set EVENTUALLY_NATS_URL to use it, or EVENTUALLY_NATS_ADDR to choose another address)", addr)
+	}
+	if err != nil {
+		return fmt.Errorf("start broker on %s: %w", addr, err)
+	}
+	return ln.Close()
 }

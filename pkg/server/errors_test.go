@@ -19,7 +19,8 @@ import (
 // an error of no kind is an internal error whose text is not shown.
 func TestDomainErrorKindsMapToStatuses(t *testing.T) {
 	st, _ := stage.New(stage.Max)
-	e := New(Config{Service: "test", Logger: logging.Discard(), Stage: st, Live: NewLive()})
+	e := New(Config{Service: "test", Logger: logging.Discard(), Stage: st, Live: NewLive(),
+		Browser: Browser{Hosts: []string{"example.com"}}}) // httptest's requests are to example.com
 	var failWith error
 	e.GET("/fail", func(echo.Context) error { return failWith })
 	for _, c := range []struct {

@@ -12,8 +12,10 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -33,9 +35,11 @@ type Config struct {
 	Logger  *slog.Logger
 	Stage   *stage.Stage
 	Live    *Live
-	// Ready reports whether the service takes part in the message flow
-	// yet; /healthz answers 503 until it does.
-	Ready func() bool
+	// Ready is nil when the service takes part in the message flow, else
+	// why not; /readyz answers 503 with the reason until it does.
+	Ready func() error
+	// Browser says which web pages may call the service.
+	Browser Browser
 }
 
 // New returns an echo server with the middleware and routes all services
@@ -44,7 +48,7 @@ func New(cfg Config) *echo.Echo {
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
-	e.HTTPErrorHandler = errorHandler(cfg.Logger)
+	e.HTTPErrorHandler = unlessClientGone(cfg.Logger, errorHandler(cfg.Logger))
 
 	e.Use(
 		dropUnsafeRequestID,
@@ -59,12 +63,16 @@ func New(cfg Config) *echo.Echo {
 		}),
 		middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
 			LogStatus: true, LogMethod: true, LogURI: true, LogLatency: true,
+			// The error handler answers first, so the line has the status
+			// the client got: without this a 404 is logged as 200.
+			HandleError: true,
 			Skipper: func(c echo.Context) bool {
 				// Not the polls of live pages and the dashboard: they would
 				// bury the lines the talk is about.
 				p := c.Path()
 				stagePoll := p == "/api/stage" && c.Request().Method == http.MethodGet
-				return stagePoll || p == "/api/changes" || p == "/healthz" || strings.HasPrefix(p, "/assets/")
+				probe := p == "/healthz" || p == "/readyz"
+				return stagePoll || probe || p == "/api/changes" || strings.HasPrefix(p, "/assets/")
 			},
 			LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
 				cfg.Logger.InfoContext(c.Request().Context(), "http request",
@@ -73,23 +81,13 @@ func New(cfg Config) *echo.Echo {
 			},
 		}),
 		middleware.Recover(),
-		// The dashboard opens from disk (origin "null") and frames and
-		// calls every service; everything binds to loopback.
-		middleware.CORSWithConfig(middleware.CORSConfig{
-			AllowOrigins:  []string{"*"},
-			AllowMethods:  []string{http.MethodGet, http.MethodPut, http.MethodPost},
-			AllowHeaders:  []string{echo.HeaderContentType, echo.HeaderXRequestID},
-			ExposeHeaders: []string{echo.HeaderXRequestID},
-		}),
-		middleware.BodyLimit(MaxBody),
 	)
+	// Only the service's own pages and the dashboard's may change its
+	// state, and only requests addressed to it are served (browser.go).
+	e.Use(cfg.Browser.middleware()...)
+	e.Use(middleware.BodyLimit(MaxBody))
 
-	e.GET("/healthz", func(c echo.Context) error {
-		if cfg.Ready != nil && !cfg.Ready() {
-			return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "starting", "service": cfg.Service})
-		}
-		return c.JSON(http.StatusOK, map[string]string{"status": "ok", "service": cfg.Service})
-	})
+	probes(e, cfg)
 	e.GET("/api/stage", func(c echo.Context) error { return c.JSON(http.StatusOK, stageBody(cfg)) })
 	e.PUT("/api/stage", func(c echo.Context) error {
 		var body struct {
@@ -207,6 +205,8 @@ func bodyError(err error) error {
 		return httpErr
 	case errors.As(err, &tooLarge):
 		return echo.NewHTTPError(http.StatusRequestEntityTooLarge, "request body is too large")
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return echo.NewHTTPError(http.StatusRequestTimeout, "request body not received in time")
 	case errors.Is(err, io.EOF):
 		return echo.NewHTTPError(http.StatusBadRequest, "request body is empty; want a JSON object")
 	case errors.As(err, &syntax), errors.Is(err, io.ErrUnexpectedEOF):
@@ -223,20 +223,44 @@ func bodyError(err error) error {
 // Listen opens the service's address ("127.0.0.1:0" picks a free port).
 func Listen(addr string) (net.Listener, error) {
 	ln, err := net.Listen("tcp", addr)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return nil, fmt.Errorf("listen on %s: %w (another process listens there: stop it, or choose another address)", addr, syscall.EADDRINUSE)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", addr, err)
 	}
 	return ln, nil
 }
 
-// Serve serves e on ln until ctx is done, then shuts down gracefully.
-func Serve(ctx context.Context, e *echo.Echo, ln net.Listener) error {
-	srv := &http.Server{
+// Time limits of a connection: a client that trickles its request, or
+// keeps an idle connection open, must not hold a connection for long.
+const (
+	readHeaderTimeout = 5 * time.Second
+	readTimeout       = 10 * time.Second // headers and body
+	// Above a live page's long poll (25 s), which writes only at its end.
+	writeTimeout = 40 * time.Second
+	idleTimeout  = 60 * time.Second
+)
+
+// httpServer is the http.Server that serves e; its requests end with ctx.
+func httpServer(ctx context.Context, e *echo.Echo) *http.Server {
+	return &http.Server{
 		Handler:           e,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
 		// Requests end with ctx, so waiting live pages let shutdown finish.
 		BaseContext: func(net.Listener) context.Context { return ctx },
 	}
+}
+
+// Serve serves e on ln until ctx is done, then shuts down gracefully.
+func Serve(ctx context.Context, e *echo.Echo, ln net.Listener) error {
+	return serve(ctx, httpServer(ctx, e), ln)
+}
+
+func serve(ctx context.Context, srv *http.Server, ln net.Listener) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

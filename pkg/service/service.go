@@ -31,6 +31,7 @@ type Config struct {
 	BrokerURL string // nats://...
 	Stage     int    // 0..5: problems 1..Stage are solved
 	Logger    *slog.Logger
+	Browser   server.Browser // which web pages may call it
 }
 
 // Parts are a running service's shared pieces.
@@ -77,7 +78,7 @@ func New(name string, cfg Config, models ...any) (*Parts, error) {
 		sqlite.Close(db)
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	p.HTTP = server.New(server.Config{Service: name, Logger: cfg.Logger, Stage: st, Live: p.Live, Ready: p.Bus.Ready})
+	p.HTTP = server.New(server.Config{Service: name, Logger: cfg.Logger, Stage: st, Live: p.Live, Ready: p.Bus.Health, Browser: cfg.Browser})
 	// The events this service produces and consumes, with their schemas.
 	contracts := events.ContractsOf(name)
 	p.HTTP.GET("/api/contracts", func(c echo.Context) error { return c.JSON(http.StatusOK, contracts) })

@@ -73,7 +73,7 @@ func events(steps []step) []string {
 	return names
 }
 
-func submit(t *testing.T, s *st.System, requestID string) {
+func submit(t testing.TB, s *st.System, requestID string) {
 	t.Helper()
 	st.Must(t, st.Call(t, "POST", s.URL("beta")+"/api/carts/cart-12345678/submit",
 		map[string]any{"product": "widget", "price_cents": 1000}, "X-Request-ID", requestID), 202)

@@ -55,7 +55,7 @@ func build(cfg Config) (*Overlord, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", Name, err)
 	}
-	insert, err := sqlDB.Prepare(insertSQL(1))
+	insert, err := sqlDB.Prepare(insertSQL(messagesTable, 1))
 	if err != nil {
 		return nil, fmt.Errorf("%s: prepare insert: %w", Name, err)
 	}

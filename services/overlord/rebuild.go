@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	gormsqlite "gorm.io/driver/sqlite"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
+	"gorm.io/gorm/schema"
 
 	"eventually/pkg/sqlite"
 	"eventually/pkg/stream"
@@ -52,14 +54,19 @@ func (r Rebuilt) PerSecond() float64 {
 // Rebuild throws overlord's message store in dataDir away and rebuilds it
 // by replaying the stream from its first message. The store is only a
 // view of the stream, so it can always be thrown away and built again.
+// Either way the old view stays whole until the new one replaces it at
+// once: a rebuild that is interrupted (Ctrl-C, a broker away) changes
+// nothing.
 //
 // With overlord stopped, it writes a new database file as fast as SQLite
 // goes (no journal, no syncs, indexes built at the end) and renames it
 // over the old one. While overlord runs (it holds the store's lock), the
 // file cannot be replaced under its open connection, so the rebuild
-// empties the store in place and refills it through the normal, journaled
-// database: slower, and the durable consumers keep storing what arrives
-// meanwhile (a message both see is stored once, by UUID).
+// fills a table of its own in the same database, through the normal,
+// journaled connection, and swaps it for the messages table in one
+// transaction: slower, and the durable consumers keep storing what
+// arrives meanwhile (the swap carries it over; a message both see is
+// stored once, by UUID).
 func Rebuild(ctx context.Context, dataDir, brokerURL string) (Rebuilt, error) {
 	start := time.Now()
 	r := Rebuilt{}
@@ -121,19 +128,103 @@ func rebuildFile(ctx context.Context, dataDir, brokerURL string) (int, error) {
 	return n, nil
 }
 
-// rebuildInPlace empties and refills the store of a running overlord.
+// messagesTable is the store's table; stagingTable is where an in-place
+// rebuild builds its replacement (gorm's name for Message with the
+// staging prefix).
+const (
+	messagesTable = "messages"
+	stagingPrefix = "rebuild_"
+	stagingTable  = stagingPrefix + messagesTable
+)
+
+// rebuildInPlace rebuilds the store of a running overlord: it replays the
+// stream into the staging table, then swaps that in.
 func rebuildInPlace(ctx context.Context, dataDir, brokerURL string) (int, error) {
 	db, err := sqlite.Open(filepath.Join(dataDir, Name+".db"), &Message{})
 	if err != nil {
 		return 0, err
 	}
 	defer sqlite.Close(db)
-	// Emptied before the replay starts, so nothing a durable consumer
-	// stores while the replay runs is lost.
-	if err := db.WithContext(ctx).Session(&gorm.Session{AllowGlobalUpdate: true}).Delete(&Message{}).Error; err != nil {
-		return 0, fmt.Errorf("empty the store: %w", err)
+	staging, err := createStaging(db)
+	if err != nil {
+		return 0, err
 	}
-	return fill(ctx, db, brokerURL)
+	// What the consumers store from here on is carried over at the swap:
+	// it may have been published after the replay read the stream's end.
+	var before int64
+	if err := db.WithContext(ctx).Raw("SELECT COALESCE(MAX(rowid), 0) FROM " + messagesTable).Scan(&before).Error; err != nil {
+		return 0, fmt.Errorf("find the store's end: %w", err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return 0, err
+	}
+	n, err := replayInto(ctx, sqlDB, stagingTable, brokerURL)
+	if err == nil {
+		err = swapIn(ctx, db, before)
+	}
+	if err != nil {
+		// Interrupted: the view was never touched; only the staging
+		// table goes (ctx may be done, so not under it).
+		if derr := staging.Migrator().DropTable(&Message{}); derr != nil {
+			err = errors.Join(err, fmt.Errorf("drop %s: %w", stagingTable, derr))
+		}
+		return n, err
+	}
+	return n, nil
+}
+
+// createStaging creates the staging table afresh (a rebuild killed
+// half-way leaves one behind), without the secondary indexes, and
+// returns db seen through the staging prefix.
+func createStaging(db *gorm.DB) (*gorm.DB, error) {
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, err
+	}
+	staging, err := gorm.Open(gormsqlite.New(gormsqlite.Config{Conn: sqlDB}), &gorm.Config{
+		Logger: logger.Discard, SkipDefaultTransaction: true,
+		NamingStrategy: schema.NamingStrategy{TablePrefix: stagingPrefix},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", stagingTable, err)
+	}
+	if err := staging.Migrator().DropTable(&Message{}); err != nil {
+		return nil, fmt.Errorf("drop the %s left behind: %w", stagingTable, err)
+	}
+	if err := staging.Migrator().CreateTable(&Message{}); err != nil {
+		return nil, fmt.Errorf("create %s: %w", stagingTable, err)
+	}
+	return staging, dropSecondaryIndexes(staging)
+}
+
+// swapIn puts the staging table in the place of the messages table in
+// one transaction, so a reader sees the old view or the new one, never a
+// part. The messages the consumers stored after rowid before come along.
+// The secondary indexes are built here, under their own names (index
+// names are global in SQLite, so the staging table cannot have them).
+func swapIn(ctx context.Context, db *gorm.DB, before int64) error {
+	cols := strings.Join(columns, ", ")
+	return db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		// "WHERE" tells SQLite's parser the ON CONFLICT is the upsert's.
+		carry := "INSERT INTO " + stagingTable + " (" + cols + ") SELECT " + cols + " FROM " + messagesTable +
+			" WHERE rowid > ? ORDER BY rowid ON CONFLICT (uuid) DO NOTHING"
+		if err := tx.Exec(carry, before).Error; err != nil {
+			return fmt.Errorf("carry over what arrived during the rebuild: %w", err)
+		}
+		if err := tx.Exec("DROP TABLE " + messagesTable).Error; err != nil {
+			return fmt.Errorf("drop the old view: %w", err)
+		}
+		if err := tx.Exec("ALTER TABLE " + stagingTable + " RENAME TO " + messagesTable).Error; err != nil {
+			return fmt.Errorf("put the rebuilt view in place: %w", err)
+		}
+		for _, field := range secondaryIndexes {
+			if err := tx.Migrator().CreateIndex(&Message{}, field); err != nil {
+				return fmt.Errorf("index %s: %w", field, err)
+			}
+		}
+		return nil
+	})
 }
 
 // fill replays the stream into db's messages table. Secondary indexes are
@@ -147,16 +238,14 @@ func fill(ctx context.Context, db *gorm.DB, brokerURL string) (int, error) {
 	if err := db.Exec("PRAGMA threads = 2").Error; err != nil {
 		return 0, fmt.Errorf("pragma threads: %w", err)
 	}
-	for _, field := range secondaryIndexes {
-		if err := db.Migrator().DropIndex(&Message{}, field); err != nil {
-			return 0, fmt.Errorf("drop index of %s: %w", field, err)
-		}
+	if err := dropSecondaryIndexes(db); err != nil {
+		return 0, err
 	}
 	sqlDB, err := db.DB()
 	if err != nil {
 		return 0, err
 	}
-	n, err := replayInto(ctx, sqlDB, brokerURL)
+	n, err := replayInto(ctx, sqlDB, messagesTable, brokerURL)
 	// The indexes come back however the replay ended.
 	if merr := db.AutoMigrate(&Message{}); err == nil && merr != nil {
 		err = fmt.Errorf("build indexes: %w", merr)
@@ -164,16 +253,25 @@ func fill(ctx context.Context, db *gorm.DB, brokerURL string) (int, error) {
 	return n, err
 }
 
-// replayInto replays the stream and inserts what it reads, in two
-// goroutines: one reads and turns messages into rows' values, one only
-// writes, so both cores work.
-func replayInto(ctx context.Context, db *sql.DB, brokerURL string) (int, error) {
+func dropSecondaryIndexes(db *gorm.DB) error {
+	for _, field := range secondaryIndexes {
+		if err := db.Migrator().DropIndex(&Message{}, field); err != nil {
+			return fmt.Errorf("drop index of %s: %w", field, err)
+		}
+	}
+	return nil
+}
+
+// replayInto replays the stream and inserts what it reads into table, in
+// two goroutines: one reads and turns messages into rows' values, one
+// only writes, so both cores work.
+func replayInto(ctx context.Context, db *sql.DB, table, brokerURL string) (int, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	batches := make(chan []any, 8) // the values of up to rowsPerInsert rows
 	written := make(chan error, 1)
 	go func() {
-		err := writeBatches(ctx, db, batches)
+		err := writeBatches(ctx, db, table, batches)
 		if err != nil {
 			cancel() // stops the replay
 		}
@@ -209,9 +307,9 @@ func replayInto(ctx context.Context, db *sql.DB, brokerURL string) (int, error) 
 	return n, err
 }
 
-// writeBatches inserts batches with a prepared multi-row statement,
-// rowsPerCommit rows per transaction.
-func writeBatches(ctx context.Context, db *sql.DB, batches <-chan []any) (err error) {
+// writeBatches inserts batches into table with a prepared multi-row
+// statement, rowsPerCommit rows per transaction.
+func writeBatches(ctx context.Context, db *sql.DB, table string, batches <-chan []any) (err error) {
 	var (
 		tx   *sql.Tx
 		full *sql.Stmt
@@ -227,7 +325,7 @@ func writeBatches(ctx context.Context, db *sql.DB, batches <-chan []any) (err er
 			if tx, err = db.BeginTx(ctx, nil); err != nil {
 				return fmt.Errorf("begin: %w", err)
 			}
-			if full, err = tx.PrepareContext(ctx, insertSQL(rowsPerInsert)); err != nil {
+			if full, err = tx.PrepareContext(ctx, insertSQL(table, rowsPerInsert)); err != nil {
 				return fmt.Errorf("prepare insert: %w", err)
 			}
 		}
@@ -235,7 +333,7 @@ func writeBatches(ctx context.Context, db *sql.DB, batches <-chan []any) (err er
 		if rows == rowsPerInsert {
 			_, err = full.ExecContext(ctx, values...)
 		} else {
-			_, err = tx.ExecContext(ctx, insertSQL(rows), values...)
+			_, err = tx.ExecContext(ctx, insertSQL(table, rows), values...)
 		}
 		if err != nil {
 			return fmt.Errorf("store %d messages: %w", rows, err)

@@ -40,7 +40,7 @@ func BenchmarkRebuild(b *testing.B) {
 }
 
 // publish puts n order.approved messages in the stream.
-func publish(b *testing.B, url string, n int) {
+func publish(b testing.TB, url string, n int) {
 	nc, err := stream.Connect(url, "bench")
 	if err != nil {
 		b.Fatal(err)

@@ -29,13 +29,13 @@ func (m *Message) args(dst []any) []any {
 		m.Poisoned, m.PoisonReason, m.PoisonConsumer, m.PoisonOriginalUUID)
 }
 
-// insertSQL inserts rows messages in one statement, skipping any message
+// insertSQL inserts rows messages into table in one statement, skipping any message
 // already stored: a redelivery, or one both a rebuild and a durable
 // consumer saw. The UUID is the primary key, so this is also overlord's
 // inbox: a message is stored once however often it arrives.
-func insertSQL(rows int) string {
+func insertSQL(table string, rows int) string {
 	one := "(?" + strings.Repeat(", ?", len(columns)-1) + ")"
-	return "INSERT INTO messages (" + strings.Join(columns, ", ") + ") VALUES " +
+	return "INSERT INTO " + table + " (" + strings.Join(columns, ", ") + ") VALUES " +
 		one + strings.Repeat(", "+one, rows-1) + " ON CONFLICT (uuid) DO NOTHING"
 }
 
@@ -124,7 +124,9 @@ type orderSummary struct {
 	CartGUID   string
 	Messages   int
 	RequestIDs string // comma-separated
-	Last       Message
+	// Last is read by a query of its own. Not a column of the summary's
+	// query: gorm would take a struct field for a relation and fail.
+	Last Message `gorm:"-"`
 }
 
 // recentOrders summarises the orders with the latest activity.
