@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -17,7 +16,7 @@ import (
 	"eventually/pkg/stage"
 )
 
-// dashboard drives web/eventually.html, opened from disk, against the
+// dashboard drives web/eventually.html, as overlord serves it, against the
 // services of one running system.
 type dashboard struct {
 	t   *testing.T
@@ -25,19 +24,22 @@ type dashboard struct {
 	sys *st.System
 }
 
-// openDashboard opens the dashboard file with the services' addresses in
-// the query string, as a presenter would on other ports.
+// openDashboard opens the dashboard overlord serves, with the services'
+// addresses in the query string, as a presenter would on other ports. It
+// is opened as localhost and the services framed as 127.0.0.1: two sites,
+// so that Chromium runs each framed page as a target of its own, which the
+// test attaches to. (Both are the dashboard's origins by default.)
 func openDashboard(t *testing.T, ctx context.Context, sys *st.System) *dashboard {
 	t.Helper()
-	file, err := filepath.Abs(filepath.Join("..", "web", "eventually.html"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	q := url.Values{}
 	for _, name := range st.AllServices {
 		q.Set(name, sys.URL(name))
 	}
-	u := &url.URL{Scheme: "file", Path: file, RawQuery: q.Encode()}
+	overlord, err := url.Parse(sys.URL("overlord"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &url.URL{Scheme: "http", Host: "localhost:" + overlord.Port(), Path: "/eventually.html", RawQuery: q.Encode()}
 	do(t, ctx, "open the dashboard", chromedp.Navigate(u.String()))
 	return &dashboard{t: t, ctx: ctx, sys: sys}
 }
@@ -115,9 +117,9 @@ func (d *dashboard) watcher(path string) *page {
 	return d.frame("overlord", path, fmt.Sprintf(`#watcher-frame[data-path=%q][data-loaded]`, path))
 }
 
-// frame finds a framed page by its iframe's selector. From a file://
-// dashboard every framed page runs in a process of its own: a target of
-// type iframe whose ID is the frame's. The page's actions attach to it.
+// frame finds a framed page by its iframe's selector. Framed from another
+// site, every page runs in a process of its own: a target of type iframe
+// whose ID is the frame's. The page's actions attach to it.
 func (d *dashboard) frame(service, path, sel string) *page {
 	d.t.Helper()
 	name := service + path
