@@ -39,7 +39,7 @@ func boot(ctx context.Context, cfg config, args []string, stdout io.Writer) erro
 		return fmt.Errorf("boot: find own binary: %w", err)
 	}
 	out := newPrefixer(stdout)
-	url, stopBroker, err := brokerURL(cfg)
+	url, stopBroker, err := brokerURL(cfg, prefixed{out, "broker"})
 	if err != nil {
 		return err
 	}
@@ -357,7 +357,7 @@ type prefixer struct {
 // newPrefixer writes to w in the colours of the table of services, and
 // boot's own lines in bold.
 func newPrefixer(w io.Writer) *prefixer {
-	colours := map[string]string{"boot": "1"}
+	colours := map[string]string{"boot": "1", "broker": "90"}
 	for _, s := range system.Table() {
 		colours[s.Name] = s.Colour
 	}
@@ -373,6 +373,19 @@ func (p *prefixer) line(name, text string) {
 	for _, l := range strings.Split(text, "\n") {
 		fmt.Fprintf(p.w, "\x1b[%sm%-8s|\x1b[0m %s\n", p.colours[name], name, l)
 	}
+}
+
+// prefixed writes JSON log lines as name's lines of the prefixer.
+type prefixed struct {
+	p    *prefixer
+	name string
+}
+
+func (w prefixed) Write(b []byte) (int, error) {
+	for _, l := range strings.Split(strings.TrimRight(string(b), "\n"), "\n") {
+		w.p.line(w.name, pretty(l))
+	}
+	return len(b), nil
 }
 
 // pretty turns a JSON log line into "15:04:05.000 INFO msg key=value ...".

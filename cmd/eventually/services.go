@@ -19,7 +19,7 @@ import (
 // The first service to fail stops the others.
 func runServices(ctx context.Context, cfg config, names []string, stdout io.Writer) error {
 	tuneGC(os.Getenv)
-	url, stopBroker, err := brokerURL(cfg)
+	url, stopBroker, err := brokerURL(cfg, stdout)
 	if err != nil {
 		return err
 	}
@@ -59,24 +59,43 @@ func runServices(ctx context.Context, cfg config, names []string, stdout io.Writ
 }
 
 // brokerURL is the external broker's URL when one is configured; else it
-// starts the embedded broker and returns its URL and how to stop it.
-func brokerURL(cfg config) (string, func(), error) {
+// starts the embedded broker, logging to logs/broker.log and also, and
+// returns its URL and how to stop it.
+func brokerURL(cfg config, also io.Writer) (string, func(), error) {
 	if cfg.NATSURL != "" {
 		return cfg.NATSURL, func() {}, nil
 	}
-	b, err := broker.Start(cfg.NATSAddr, cfg.DataDir)
+	b, closeLog, err := startBroker(cfg, also)
 	if err != nil {
 		return "", nil, err
 	}
-	return b.URL(), b.Shutdown, nil
+	return b.URL(), func() {
+		b.Shutdown()
+		closeLog.Close()
+	}, nil
+}
+
+// startBroker starts the embedded broker with its warnings in the logs.
+func startBroker(cfg config, also io.Writer) (*broker.Broker, io.Closer, error) {
+	logger, closeLog, err := logging.ToFile(cfg.LogDir, "broker", also)
+	if err != nil {
+		return nil, nil, fmt.Errorf("broker: %w", err)
+	}
+	b, err := broker.Start(cfg.NATSAddr, cfg.DataDir, broker.WithLogger(logger))
+	if err != nil {
+		closeLog.Close()
+		return nil, nil, err
+	}
+	return b, closeLog, nil
 }
 
 // runBroker runs the embedded broker alone until ctx is done.
 func runBroker(ctx context.Context, cfg config, stdout io.Writer) error {
-	b, err := broker.Start(cfg.NATSAddr, cfg.DataDir)
+	b, closeLog, err := startBroker(cfg, stdout)
 	if err != nil {
 		return err
 	}
+	defer closeLog.Close()
 	defer b.Shutdown()
 	fmt.Fprintf(stdout, "broker: NATS JetStream listening on %s\n", b.URL())
 	<-ctx.Done()
