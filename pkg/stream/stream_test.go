@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
 	"eventually/pkg/broker"
@@ -49,5 +50,29 @@ func TestEnsureAppliesAndUpdatesLimits(t *testing.T) {
 	}
 	if n, err := Count(ctx, b.URL(), PoisonTopic); err != nil || n != 1 {
 		t.Fatalf("after the update the stream holds %d messages (%v), want the one it had", n, err)
+	}
+}
+
+// A broker whose JetStream is off (nats-server turns it off when its
+// store is out of resources) is not usable, and Check says so.
+func TestCheckTellsJetStreamIsOff(t *testing.T) {
+	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, NoLog: true, NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Start()
+	defer srv.Shutdown()
+	if !srv.ReadyForConnections(10 * time.Second) {
+		t.Fatal("server not ready")
+	}
+	nc, err := Connect(srv.ClientURL(), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	if err := Check(context.Background(), nc); err == nil {
+		t.Fatal("Check found a broker without JetStream usable")
+	} else {
+		t.Logf("not usable: %v", err)
 	}
 }
