@@ -80,8 +80,12 @@ func (c SettingsChange) Validate() error {
 		return fmt.Errorf("%w: give at least one of fee_enabled, discount_enabled, fee_cents, discount_cents", domain.ErrInvalid)
 	}
 	for field, v := range map[string]*int64{"fee_cents": c.FeeCents, "discount_cents": c.DiscountCents} {
-		if v != nil && *v < 0 {
+		switch {
+		case v != nil && *v < 0:
 			return fmt.Errorf("%w: %s must not be negative", domain.ErrInvalid, field)
+		case v != nil && *v > events.MaxCents:
+			// Every amount is bounded, so no sum of them can overflow.
+			return fmt.Errorf("%w: %s must be at most %d", domain.ErrInvalid, field, events.MaxCents)
 		}
 	}
 	return nil

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"gorm.io/gorm"
 
@@ -88,16 +89,16 @@ func (s Submission) Validate() error {
 	var problems []string
 	if strings.TrimSpace(s.Product) == "" {
 		problems = append(problems, "product is required")
-	} else if len(s.Product) > 200 {
-		problems = append(problems, "product is longer than 200 characters")
+	} else if n := utf8.RuneCountInString(s.Product); n > events.MaxTextLen {
+		problems = append(problems, fmt.Sprintf("product has %d characters, at most %d are allowed", n, events.MaxTextLen))
 	}
 	switch {
 	case s.PriceCents == nil:
 		problems = append(problems, "price_cents is required")
 	case *s.PriceCents <= 0:
 		problems = append(problems, "price_cents must be positive")
-	case *s.PriceCents > 100_000_000_00:
-		problems = append(problems, "price_cents is too large")
+	case *s.PriceCents > events.MaxCents:
+		problems = append(problems, fmt.Sprintf("price_cents must be at most %d", events.MaxCents))
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("%w: %s", domain.ErrInvalid, strings.Join(problems, "; "))
