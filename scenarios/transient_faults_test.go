@@ -109,3 +109,18 @@ func lockDatabase(t *testing.T, path string) (release func()) {
 func holdFor(d time.Duration) {
 	<-time.After(d)
 }
+
+// Each consumer stopped (as by Ctrl-C) and started again while orders
+// flow: nothing is poisoned for being interrupted, and every order is
+// finalized once. (A message on its way to a stopping consumer comes back
+// after the consumer's AckWait, 30 s: the wait is in the recovery.)
+func TestShutdownDuringLoadPoisonsNothing(t *testing.T) {
+	s := st.Start(t, st.Options{Stage: 5, AutoApprove: true})
+	var carts []string
+	for _, service := range []string{"charlie", "alpha", "beta"} {
+		carts = append(carts, placeOrders(t, s, 10)...)
+		s.StopService(service)
+		s.StartService(service)
+	}
+	allFinalizedOnceAndNothingPoisoned(t, s, carts)
+}

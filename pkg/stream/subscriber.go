@@ -59,7 +59,7 @@ func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *messa
 	go func() {
 		defer close(done)
 		defer close(out)
-		defer sub.Unsubscribe() //nolint:errcheck // the connection closes next anyway
+		defer giveBack(sub, in)
 		for {
 			select {
 			case <-ctx.Done():
@@ -93,8 +93,10 @@ func (s *Subscriber) deliver(ctx context.Context, m *nats.Msg, out chan<- *messa
 	select {
 	case out <- msg:
 	case <-ctx.Done():
+		_ = m.Nak()
 		return false
 	case <-s.closing:
+		_ = m.Nak()
 		return false
 	}
 	select {
@@ -107,11 +109,28 @@ func (s *Subscriber) deliver(ctx context.Context, m *nats.Msg, out chan<- *messa
 		}
 		_ = m.NakWithDelay(backoff{}.WaitTime(delivered))
 	case <-ctx.Done():
+		_ = m.Nak() // stopping: deliver it again at once (to another instance, or after the restart)
 		return false
 	case <-s.closing:
+		_ = m.Nak()
 		return false
 	}
 	return true
+}
+
+// giveBack ends a subscription and hands the messages it received but
+// never delivered back to the broker, so they are delivered again at once
+// rather than after AckWait.
+func giveBack(sub *nats.Subscription, in chan *nats.Msg) {
+	_ = sub.Unsubscribe()
+	for {
+		select {
+		case m := <-in:
+			_ = m.Nak()
+		default:
+			return
+		}
+	}
 }
 
 // Close stops every subscription.
