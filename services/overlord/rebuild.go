@@ -139,7 +139,7 @@ const (
 
 // rebuildInPlace rebuilds the store of a running overlord: it replays the
 // stream into the staging table, then swaps that in.
-func rebuildInPlace(ctx context.Context, dataDir, brokerURL string) (int, error) {
+func rebuildInPlace(ctx context.Context, dataDir, brokerURL string) (n int, err error) {
 	db, err := sqlite.Open(filepath.Join(dataDir, Name+".db"), &Message{})
 	if err != nil {
 		return 0, err
@@ -149,6 +149,16 @@ func rebuildInPlace(ctx context.Context, dataDir, brokerURL string) (int, error)
 	if err != nil {
 		return 0, err
 	}
+	defer func() {
+		if err == nil {
+			return
+		}
+		// Interrupted: the view was never touched; only the staging
+		// table goes (ctx may be done, so not under it).
+		if derr := staging.Migrator().DropTable(&Message{}); derr != nil {
+			err = errors.Join(err, fmt.Errorf("drop %s: %w", stagingTable, derr))
+		}
+	}()
 	// What the consumers store from here on is carried over at the swap:
 	// it may have been published after the replay read the stream's end.
 	var before int64
@@ -159,19 +169,10 @@ func rebuildInPlace(ctx context.Context, dataDir, brokerURL string) (int, error)
 	if err != nil {
 		return 0, err
 	}
-	n, err := replayInto(ctx, sqlDB, stagingTable, brokerURL)
-	if err == nil {
-		err = swapIn(ctx, db, before)
-	}
-	if err != nil {
-		// Interrupted: the view was never touched; only the staging
-		// table goes (ctx may be done, so not under it).
-		if derr := staging.Migrator().DropTable(&Message{}); derr != nil {
-			err = errors.Join(err, fmt.Errorf("drop %s: %w", stagingTable, derr))
-		}
+	if n, err = replayInto(ctx, sqlDB, stagingTable, brokerURL); err != nil {
 		return n, err
 	}
-	return n, nil
+	return n, swapIn(ctx, db, before)
 }
 
 // createStaging creates the staging table afresh (a rebuild killed
