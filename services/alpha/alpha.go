@@ -28,6 +28,12 @@ type Processing struct {
 	logger *slog.Logger
 	// AutoApprove, when on, approves each captured order as it arrives.
 	AutoApprove atomic.Bool
+	// HoldForReview, when on, holds each charged order for review: a step
+	// after the charge, before the order is done (issue 4).
+	HoldForReview atomic.Bool
+	// reviewTimeout is how long (a time.Duration) an order waits in review
+	// before the review timer passes it.
+	reviewTimeout atomic.Int64
 }
 
 // UpdateSettings applies a change, bumps the version and (stage ≥ 1)

@@ -33,6 +33,7 @@ func New(cfg Config) (*Alpha, error) {
 	}
 	p := &Processing{bus: parts.Bus, stage: parts.Stage, logger: parts.Logger}
 	p.AutoApprove.Store(cfg.AutoApprove)
+	p.reviewTimeout.Store(int64(DefaultReviewTimeout))
 	messaging.Handle(parts.Bus, p.onOrderCaptured)
 	messaging.Handle(parts.Bus, p.onOrderCharged)
 	a := &Alpha{Parts: parts, processing: p}
@@ -40,5 +41,16 @@ func New(cfg Config) (*Alpha, error) {
 	return a, nil
 }
 
-// Run runs alpha until ctx is done.
-func (a *Alpha) Run(ctx context.Context) error { return a.Parts.Run(ctx) }
+// Run runs alpha, and its review timer, until ctx is done.
+func (a *Alpha) Run(ctx context.Context) error {
+	ctx, stop := context.WithCancel(ctx)
+	timerDone := make(chan struct{})
+	go func() {
+		defer close(timerDone)
+		a.processing.runReviewTimer(ctx)
+	}()
+	err := a.Parts.Run(ctx)
+	stop()
+	<-timerDone
+	return err
+}

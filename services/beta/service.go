@@ -32,6 +32,7 @@ func New(cfg Config) (*Beta, error) {
 	c := &Capture{bus: parts.Bus, stage: parts.Stage, logger: parts.Logger}
 	messaging.Handle(parts.Bus, c.onSettingsChanged)
 	messaging.Handle(parts.Bus, c.onOrderFinalized)
+	messaging.Handle(parts.Bus, c.onOrderCharged)
 	b := &Beta{Parts: parts, capture: c}
 	b.routes()
 	return b, nil

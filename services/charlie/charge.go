@@ -40,7 +40,7 @@ func chargeOf(ev *events.OrderApproved) Charge {
 
 // chargedEvent is the order.charged of the charge.
 func (c Charge) chargedEvent() *events.OrderCharged {
-	ev := &events.OrderCharged{OrderGUID: c.OrderGUID, ChargeGUID: c.GUID, AmountCents: c.AmountCents}
+	ev := &events.OrderCharged{OrderGUID: c.OrderGUID, ChargeGUID: c.GUID, AmountCents: c.AmountCents, CartGUID: c.CartGUID}
 	if c.FeeCents != nil {
 		ev.FeeCents = *c.FeeCents
 	}

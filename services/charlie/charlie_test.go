@@ -84,7 +84,8 @@ func TestOrderIsChargedOnce(t *testing.T) {
 		ch.FeeEnabled == nil || !*ch.FeeEnabled || ch.SettingsVersion != seed.Settings.Version {
 		t.Fatalf("charge %+v, want 3500 with a 2500 fee, fee on at v%d", ch, seed.Settings.Version)
 	}
-	env.WantOutbox(t, &events.OrderCharged{OrderGUID: "order-1", ChargeGUID: ch.GUID, AmountCents: 3500, FeeCents: 2500})
+	env.WantOutbox(t, &events.OrderCharged{OrderGUID: "order-1", ChargeGUID: ch.GUID, AmountCents: 3500, FeeCents: 2500,
+		CartGUID: "cart-1"})
 }
 
 // approvedAt is an order.approved priced under a settings version with a fee.
