@@ -35,6 +35,7 @@ func (a *Alpha) routes() {
 	e.POST("/api/orders/:guid/review", a.finishReview)
 	e.GET("/api/review", a.getReview)
 	e.PUT("/api/review", a.putReview)
+	e.POST("/api/reset", a.ResetHandler(a.fence, reseed, a.resetSwitches))
 }
 
 func (a *Alpha) finishReview(c echo.Context) error {

@@ -2,6 +2,7 @@ package alpha
 
 import (
 	"context"
+	"fmt"
 
 	"eventually/pkg/messaging"
 	"eventually/pkg/service"
@@ -18,7 +19,9 @@ type Config struct {
 // the parts every service has around it.
 type Alpha struct {
 	*service.Parts
-	processing *Processing
+	processing  *Processing
+	fence       *service.ResetFence
+	autoApprove bool // as configured: what a reset returns to
 }
 
 // New builds alpha: its database (seeded when new), its consumers and its
@@ -34,9 +37,13 @@ func New(cfg Config) (*Alpha, error) {
 	p := &Processing{bus: parts.Bus, stage: parts.Stage, logger: parts.Logger}
 	p.AutoApprove.Store(cfg.AutoApprove)
 	p.reviewTimeout.Store(int64(DefaultReviewTimeout))
-	messaging.Handle(parts.Bus, p.onOrderCaptured)
-	messaging.Handle(parts.Bus, p.onOrderCharged)
-	a := &Alpha{Parts: parts, processing: p}
+	fence, err := service.OpenResetFence(parts.DB)
+	if err != nil {
+		return nil, fmt.Errorf("alpha: %w", err)
+	}
+	messaging.Handle(parts.Bus, service.AfterReset(fence, parts.Logger, p.onOrderCaptured))
+	messaging.Handle(parts.Bus, service.AfterReset(fence, parts.Logger, p.onOrderCharged))
+	a := &Alpha{Parts: parts, processing: p, fence: fence, autoApprove: cfg.AutoApprove}
 	a.routes()
 	return a, nil
 }

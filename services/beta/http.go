@@ -30,6 +30,7 @@ func (b *Beta) routes() {
 	e.POST("/api/carts/:guid/reset", b.resetCart)
 	e.GET("/api/reopen-on", b.getReopenOn)
 	e.PUT("/api/reopen-on", b.putReopenOn)
+	e.POST("/api/reset", b.ResetHandler(b.fence, reseed, func() { b.capture.ReopenOnCharged.Store(false) }))
 }
 
 // reopenOnBody names the event beta reopens carts on.
