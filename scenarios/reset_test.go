@@ -54,7 +54,10 @@ func TestResetReturnsEveryServiceToTheSeed(t *testing.T) {
 		return getSettings(t, s, "beta").Version == 1001 && getSettings(t, s, "charlie").Version == 1001
 	})
 	var msgs []map[string]any
-	st.Must(t, st.Call(t, "GET", s.URL("overlord")+"/api/messages", nil), 200).JSON(t, &msgs)
+	st.Eventually(t, wait, "overlord records the new change", func() bool {
+		st.Must(t, st.Call(t, "GET", s.URL("overlord")+"/api/messages", nil), 200).JSON(t, &msgs)
+		return len(msgs) > 0
+	})
 	if len(msgs) != 1 || msgs[0]["event_name"] != "settings.changed" {
 		t.Fatalf("overlord after the reset shows %d messages, want only the new settings.changed: %v", len(msgs), msgs)
 	}
