@@ -13,6 +13,7 @@ import (
 	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
 
+	"eventually/internal/console"
 	st "eventually/internal/systemtest"
 	"eventually/pkg/stage"
 )
@@ -561,6 +562,20 @@ func requestIDs(d *dashboard) {
 	}
 	d.proves("5-request-ids", watchControls, alpha.shows("auto-approve"),
 		form.shows("submit-cart", "status"), watcher.shows("subject", "step"))
+
+	// A console command makes up its own request ID, and prints it.
+	var out strings.Builder
+	cli, err := console.Settings(d.ctx, d.sys.URL("alpha"), d.sys.URL("overlord"), []string{"--fee-enabled=false"}, &out)
+	if err != nil {
+		d.t.Fatalf("eventually settings: %v\n%s", err, out.String())
+	}
+	st.Eventually(d.t, wait, "overlord to record "+cli, func() bool {
+		return st.Call(d.t, "GET", d.sys.URL("overlord")+"/api/requests/"+cli, nil).Status == 200
+	})
+	watcher = followLatestMessage(d)
+	watcher.text("h2 code", cli)
+	watcher.text("#steps", "alpha produced settings.changed")
+	d.proves("5-request-ids-console", watchControls, watcher.shows("subject", "step"))
 
 	// A background job makes up its own request ID: alpha's review timer
 	// (its timeout shortened here; the presenter waits the minute).
