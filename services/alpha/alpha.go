@@ -13,6 +13,8 @@ import (
 	"log/slog"
 	"sync/atomic"
 
+	"gorm.io/gorm"
+
 	"eventually/pkg/domain"
 	"eventually/pkg/events"
 	"eventually/pkg/messaging"
@@ -24,6 +26,7 @@ import (
 // change commits with the events it causes.
 type Processing struct {
 	bus    *messaging.Bus
+	db     *gorm.DB // for reads outside a transaction (the review timer's)
 	stage  *stage.Stage
 	logger *slog.Logger
 	// AutoApprove, when on, approves each captured order as it arrives.

@@ -22,7 +22,7 @@ import (
 func newProcessing(t *testing.T) (*Processing, *domaintest.Env) {
 	t.Helper()
 	env := domaintest.New(t, "alpha", models, seedStore)
-	return &Processing{bus: env.Bus, stage: env.Stage, logger: env.Logger}, env
+	return &Processing{bus: env.Bus, db: env.DB, stage: env.Stage, logger: env.Logger}, env
 }
 
 // snapshot is what a customer was shown: fee and discount both on, at a

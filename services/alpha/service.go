@@ -34,7 +34,7 @@ func New(cfg Config) (*Alpha, error) {
 	if err := seedStore(parts.DB); err != nil {
 		return nil, err
 	}
-	p := &Processing{bus: parts.Bus, stage: parts.Stage, logger: parts.Logger}
+	p := &Processing{bus: parts.Bus, db: parts.DB, stage: parts.Stage, logger: parts.Logger}
 	p.AutoApprove.Store(cfg.AutoApprove)
 	p.reviewTimeout.Store(int64(DefaultReviewTimeout))
 	fence, err := service.OpenResetFence(parts.DB)
