@@ -36,8 +36,8 @@ func (p *Processing) onOrderCaptured(ctx context.Context, tx *messaging.Tx, ev *
 	return nil
 }
 
-// onOrderCharged finalizes a charged order, once, or holds it for
-// review first when alpha is switched to.
+// onOrderCharged finalizes a charged order, once; or, while alpha holds
+// charged orders for review, puts it in review first.
 // Issue 4: alpha owns the order's lifecycle; it says the order is done
 // with order.finalized, which beta waits for to reopen the cart. Holding
 // for review is a step added after the charge: the order is charged but
