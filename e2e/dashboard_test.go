@@ -12,6 +12,7 @@ import (
 	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
 
+	"eventually/internal/console"
 	st "eventually/internal/systemtest"
 	"eventually/pkg/stage"
 )
@@ -374,15 +375,17 @@ func transitionEvents(d *dashboard) {
 		orders.shows("newest-order"), form.shows("load-form", "submit-cart", "status"))
 }
 
-// Tab 3: charlie's charges record their fee once charlie follows the fee
-// setting and the approval carries the amounts.
+// Tab 3: charlie's ledger reconciles each charge with the fee setting of
+// its version once charlie keeps every version and the approval carries
+// the fee; the charges from before can never be reconciled, until a
+// reset to the seed.
 func changeAndTransition(d *dashboard) {
 	d.showTab(3)
-	alpha, orders, form := d.page("alpha", "/"), d.page("alpha", "/transitions"), d.page("beta", "/transitions")
-	fee, ledger := d.page("charlie", "/"), d.page("charlie", "/transitions")
+	alpha, orders, form, fee, ledger := tab3Pages(d)
 
 	d.pressStage("before", 2)
 	alpha.retick("#fee-enabled")
+	form.call("#load-form")
 	_, order := submit(form, orders)
 	approve(orders, order)
 	ledger.text(chargeRow(order)+" td.fee", "unknown")
@@ -390,7 +393,7 @@ func changeAndTransition(d *dashboard) {
 	fee.text("#settings-version", "1000") // charlie's copy is still the seed
 	d.proves("3-change-and-transition-before", nil, alpha.shows("fee-enabled", "settings-version"),
 		orders.shows("newest-order"), form.shows("locked", "submit-cart", "status"),
-		fee.shows("copy"), ledger.shows("fees-collected", "ledger-status", "newest-charge"))
+		fee.shows("copy"), ledger.shows("ledger-status", "ledger-unknown", "fees-collected", "newest-charge"))
 	form.call("#reset-cart")
 	form.text("#cart-status", "open")
 
@@ -399,22 +402,65 @@ func changeAndTransition(d *dashboard) {
 	v := alpha.retick("#fee-enabled")
 	fee.text("#settings-version", v)
 	fee.text("#copy-fee", "on")
+	form.call("#load-form")
+	form.text("#snapshot-version", v)
 	_, order = submit(form, orders)
 	approve(orders, order)
 	ledger.text(chargeRow(order)+" td.fee", "$25.00")
-	ledger.text(chargeRow(order), "on")
+	ledger.text(chargeRow(order), "v"+v)
 	ledger.changed("#fees-collected", collected)
-	// The ledger balances from the fix on; the charges from before it never
-	// learn their fee, and the page says so.
-	ledger.text("#ledger-status", "Ledger balances")
+	// The new charge's version balances; the charges from before the fix
+	// never learn their fee, and the ledger says it cannot balance.
+	ledger.text(fmt.Sprintf(`#reconciliation tr[data-version=%q]`, v), "balances")
+	ledger.text("#ledger-status", "cannot balance")
 	ledger.text("#ledger-unknown", "can never be reconciled")
 	form.call("#reset-cart")
 	d.proves("3-change-and-transition", nil, alpha.shows("fee-enabled", "settings-version"),
-		orders.shows("newest-order"), form.shows("submit-cart", "status"),
-		fee.shows("copy"), ledger.shows("fees-collected", "ledger-status", "ledger-unknown", "newest-charge"))
+		orders.shows("newest-order"), form.shows("submit-cart", "status"), fee.shows("copy"),
+		ledger.shows("ledger-status", "reconciliation", "ledger-unknown", "fees-collected", "newest-charge"))
+
+	// Reset to the seed: every page starts again from it; one more order
+	// and the whole ledger balances.
+	d.resetAll()
+	alpha, orders, form, fee, ledger = tab3Pages(d)
+	alpha.text("#settings-version", "1000")
+	fee.text("#settings-version", "1000")
+	form.text("#cart-status", "open")
+	orders.absent("#order-table tr[data-order]", "alpha kept its orders through a reset")
+	ledger.absent("#charge-table tr[data-order]", "charlie kept its charges through a reset")
+	d.watcher("/").text("#message-table", "No message yet")
+	_, order = submit(form, orders)
+	approve(orders, order)
+	ledger.text(chargeRow(order)+" td.fee", "$25.00")
+	ledger.text(`#reconciliation tr[data-version="1000"]`, "balances")
+	ledger.text("#ledger-status", "Ledger balances")
+	ledger.absent("#ledger-unknown", "a charge after the reset cannot be reconciled")
+	form.call("#reset-cart")
+	d.proves("3-change-and-transition-reset", []string{"#reset-all"}, alpha.shows("fee-enabled", "settings-version"),
+		fee.shows("copy"), ledger.shows("ledger-status", "reconciliation", "fees-collected", "newest-charge"))
 }
 
-// Tab 4: the cart reopens by itself once alpha finalizes the order.
+// tab3Pages are the pages of tab 3, as they are now.
+func tab3Pages(d *dashboard) (alpha, orders, form, fee, ledger *page) {
+	return d.page("alpha", "/"), d.page("alpha", "/transitions"), d.page("beta", "/transitions"),
+		d.page("charlie", "/"), d.page("charlie", "/transitions")
+}
+
+// resetAll clicks reset to seed and waits until the tab's pages have
+// loaded again.
+func (d *dashboard) resetAll() {
+	d.t.Helper()
+	do(d.t, d.ctx, "click reset to seed", chromedp.Click(chromedp.CSS("#reset-all")))
+	d.poll("the reset to end", `() => document.getElementById("stage-message").textContent.includes("back at the seed") ? "yes" : ""`)
+	d.poll("the pages to load again", `() => {
+		const frames = [...document.querySelectorAll("iframe")];
+		return frames.length > 0 && frames.every((f) => f.dataset.loaded) ? "loaded" : "";
+	}`)
+}
+
+// Tab 4: nothing reopens the cart; then the first design reopens it on
+// order.charged, which is wrong once alpha holds charged orders for
+// review; the fix reopens it on order.finalized, after the review.
 func sharedLifecycle(d *dashboard) {
 	d.showTab(4)
 	orders, form, charges := d.page("alpha", "/transitions"), d.page("beta", "/transitions"), d.page("charlie", "/transitions")
@@ -431,21 +477,62 @@ func sharedLifecycle(d *dashboard) {
 	form.call("#reset-cart")
 	form.text("#cart-status", "open")
 
-	d.pressStage("after", 4)
+	// The first design: the cart reopens once the order is charged...
+	d.pressStage("first", 4)
 	_, order = submit(form, orders)
 	approve(orders, order)
 	orders.text(orderRow(order)+" td.status", "finalized")
+	form.text("#reopened-by", "order.charged of "+order)
+	// ...and once a step follows the charge, it reopens too early.
+	orders.tick("#hold-for-review", true)
+	_, order = submit(form, orders)
+	approve(orders, order)
+	orders.text(orderRow(order)+" td.status", "in review")
 	form.text("#cart-status", "open")
+	form.text("#reopened-by", "order.charged of "+order)
+	d.proves("4-shared-lifecycle-events-first-design", nil,
+		form.shows("reopened", "submit-cart", "status"), orders.shows("review-switch", "review-order", "newest-order"),
+		charges.shows("newest-charge"))
+	finishReview(d, orders, order)
+
+	// The fix: the cart reopens when alpha says the order is done.
+	d.pressStage("after", 4)
+	_, order = submit(form, orders)
+	approve(orders, order)
+	orders.text(orderRow(order)+" td.status", "in review")
+	form.text("#reopen-on", "order.finalized")
+	form.text("#cart-status", "locked")
 	form.absent("#reset-cart", "the cart needs a manual reset after issue 4 is solved")
+	d.proves("4-shared-lifecycle-events-review", nil,
+		form.shows("locked", "submit-cart", "status"), orders.shows("review-switch", "review-order", "newest-order"),
+		charges.shows("newest-charge"))
+	finishReview(d, orders, order)
+	form.text("#cart-status", "open")
+	form.text("#reopened-by", "order.finalized of "+order)
+	orders.tick("#hold-for-review", false)
 	d.proves("4-shared-lifecycle-events", nil,
-		form.shows("snapshot", "submit-cart", "status"), orders.shows("newest-order"), charges.shows("newest-charge"),
-		d.watcher("/").shows("newest-message"))
+		form.shows("reopened", "submit-cart", "status"), orders.shows("review-switch", "newest-order"),
+		charges.shows("newest-charge"), d.watcher("/").shows("newest-message"))
+}
+
+// finishReview clicks Finish review of an order in alpha and waits until
+// beta has handled the order.finalized it causes, so no late one reaches
+// the next cart.
+func finishReview(d *dashboard, orders *page, order string) {
+	d.t.Helper()
+	handled := d.sys.Processed("beta", "beta on order.finalized")
+	orders.call(fmt.Sprintf(`button.finish-review[data-order=%q]`, order))
+	orders.text(orderRow(order)+" td.status", "finalized")
+	st.Eventually(d.t, wait, "beta to handle order.finalized of "+order, func() bool {
+		return d.sys.Processed("beta", "beta on order.finalized") > handled
+	})
 }
 
 // Tab 5: the watcher follows one request ID across every service.
 func requestIDs(d *dashboard) {
 	d.showTab(5)
-	alpha, orders, form := d.page("alpha", "/"), d.page("alpha", "/transitions"), d.page("beta", "/transitions")
+	orders, form := d.page("alpha", "/transitions"), d.page("beta", "/transitions")
+	alpha := orders // the switches are on alpha's orders page
 
 	d.pressStage("before", 4)
 	alpha.tick("#auto-approve", true)
@@ -477,10 +564,37 @@ func requestIDs(d *dashboard) {
 	}
 	d.proves("5-request-ids", watchControls, alpha.shows("auto-approve"),
 		form.shows("submit-cart", "status"), watcher.shows("subject", "step"))
+
+	// A console command makes up its own request ID, and prints it.
+	var out strings.Builder
+	cli, err := console.Settings(d.ctx, d.sys.URL("alpha"), d.sys.URL("overlord"), []string{"--fee-enabled=false"}, &out)
+	if err != nil {
+		d.t.Fatalf("eventually settings: %v\n%s", err, out.String())
+	}
+	st.Eventually(d.t, wait, "overlord to record "+cli, func() bool {
+		return st.Call(d.t, "GET", d.sys.URL("overlord")+"/api/requests/"+cli, nil).Status == 200
+	})
+	watcher = followLatestMessage(d)
+	watcher.text("h2 code", cli)
+	watcher.text("#steps", "alpha produced settings.changed")
+	d.proves("5-request-ids-console", watchControls, watcher.shows("subject", "step"))
+
+	// A background job makes up its own request ID: alpha's review timer
+	// (its timeout shortened here; the presenter waits the minute).
+	orders.tick("#hold-for-review", true)
+	st.Must(d.t, st.Call(d.t, "PUT", d.sys.URL("alpha")+"/api/review",
+		map[string]any{"enabled": true, "pass_after_seconds": 1}), 200)
+	submitFinalized(form, orders)
+	watcher = followLatestMessage(d)
+	watcher.text("h2 code", "review-timer-")
+	watcher.text("#steps", "alpha produced order.finalized")
+	d.proves("5-request-ids-job", watchControls, orders.shows("review-switch", "newest-order"),
+		form.shows("submit-cart", "status"), watcher.shows("subject", "step"))
+	orders.tick("#hold-for-review", false)
 }
 
 // watchControls are what the presenter uses under the services on tab 5.
-var watchControls = []string{"#request-id", "#follow-latest"}
+var watchControls = []string{"#request-id", "#follow-latest", "#follow-message"}
 
 func orderRow(order string) string  { return fmt.Sprintf(`#order-table tr[data-order=%q]`, order) }
 func chargeRow(order string) string { return fmt.Sprintf(`#charge-table tr[data-order=%q]`, order) }
@@ -527,10 +641,15 @@ func submitFinalized(form, orders *page) string {
 
 // followLatest clicks Follow latest order under the services and returns
 // the watcher's request view.
-func followLatest(d *dashboard) *page {
+func followLatest(d *dashboard) *page { return follow(d, "#follow-latest") }
+
+// followLatestMessage clicks Follow latest message.
+func followLatestMessage(d *dashboard) *page { return follow(d, "#follow-message") }
+
+func follow(d *dashboard, button string) *page {
 	d.t.Helper()
 	before := run(d.t, d.ctx, "read the request ID", chromedp.Value(chromedp.CSS("#request-id")))
-	do(d.t, d.ctx, "click Follow latest order", chromedp.Click(chromedp.CSS("#follow-latest")))
+	do(d.t, d.ctx, "click "+button, chromedp.Click(chromedp.CSS(button)))
 	id := d.poll("the request ID of the latest order", `(before) => {
 		const id = document.getElementById("request-id").value;
 		return id !== before ? id : "";

@@ -15,6 +15,7 @@ func state(t *testing.T, s *st.System) string {
 		s.URL("alpha") + "/api/settings", s.URL("alpha") + "/api/orders",
 		s.URL("beta") + "/api/settings", s.URL("beta") + "/api/carts/" + seedCart,
 		s.URL("charlie") + "/api/settings", s.URL("charlie") + "/api/charges", s.URL("charlie") + "/api/ledger",
+		s.URL("alpha") + "/api/review", s.URL("beta") + "/api/reopen-on",
 	} {
 		b.Write(st.Must(t, st.Call(t, "GET", url, nil), 200).Body)
 	}
@@ -61,6 +62,11 @@ func TestBadInputGetsClearErrorAndChangesNothing(t *testing.T) {
 		{"product too long", "beta", "POST", "/api/carts/" + seedCart + "/submit", map[string]any{"product": strings.Repeat("<", 201), "price_cents": 1}, nil, 400, "at most 200 are allowed"},
 		{"empty settings change", "alpha", "PUT", "/api/settings", map[string]any{}, nil, 400, "at least one"},
 		{"settings wrong type", "alpha", "PUT", "/api/settings", `{"fee_enabled":"yes"}`, nil, 400, "fee_enabled"},
+		{"review of an unknown order", "alpha", "POST", "/api/orders/order-nope/review", nil, nil, 404, "order-nope"},
+		{"review of an order not in review", "alpha", "POST", "/api/orders/" + o.GUID + "/review", nil, nil, 409, "not in review"},
+		{"review switch without enabled", "alpha", "PUT", "/api/review", map[string]any{}, nil, 400, "enabled is required"},
+		{"review timeout of zero", "alpha", "PUT", "/api/review", map[string]any{"enabled": true, "pass_after_seconds": 0}, nil, 400, "pass_after_seconds"},
+		{"reopen on another event", "beta", "PUT", "/api/reopen-on", map[string]any{"event": "order.approved"}, nil, 400, "order.charged or order.finalized"},
 		{"auto-approve without enabled", "alpha", "PUT", "/api/auto-approve", map[string]any{}, nil, 400, "enabled is required"},
 		{"stage out of range", "charlie", "PUT", "/api/stage", map[string]any{"stage": 9}, nil, 400, "want 0 to 5"},
 	}

@@ -49,9 +49,16 @@ type ledger struct {
 	FeesCollectedCents int64 `json:"fees_collected_cents"`
 	OrdersCharged      int64 `json:"orders_charged"`
 	ChargesWithoutFee  int64 `json:"charges_without_fee"`
-	Balanced           bool  `json:"balanced"`
-	FeeEnabled         bool  `json:"fee_enabled"`
-	SettingsVersion    int64 `json:"settings_version"`
+	ChargesUnknown     int64 `json:"charges_unknown_version"`
+	ChargesMismatched  int64 `json:"charges_mismatched"`
+	Versions           []struct {
+		Version  int64 `json:"version"`
+		Charges  int64 `json:"charges"`
+		Balanced bool  `json:"balanced"`
+	} `json:"versions"`
+	Balanced        bool  `json:"balanced"`
+	FeeEnabled      bool  `json:"fee_enabled"`
+	SettingsVersion int64 `json:"settings_version"`
 }
 
 const seedCart = "cart-12345678"

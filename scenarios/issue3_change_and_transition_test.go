@@ -42,7 +42,7 @@ func TestIssue3BeforeLedgerCannotBalance(t *testing.T) {
 	if fee := getSettings(t, s, "charlie"); fee.Version != 1000 || fee.FeeCents != 2500 {
 		t.Fatalf("stage 2: charlie's fee setting should still be the seed, got %+v", fee)
 	}
-	if l := getLedger(t, s); l.Balanced || l.ChargesWithoutFee != 1 {
+	if l := getLedger(t, s); l.Balanced || l.ChargesWithoutFee != 1 || len(l.Versions) != 0 {
 		t.Fatalf("stage 2: ledger should not balance, got %+v", l)
 	}
 }
@@ -78,5 +78,11 @@ func TestIssue3AfterLedgerBalances(t *testing.T) {
 	l := getLedger(t, s)
 	if !l.Balanced || l.FeesCollectedCents != 3000 || l.FeeEnabled {
 		t.Fatalf("stage 3: ledger %+v, want balanced with 3000 collected and the fee now off", l)
+	}
+	// Each charge reconciles with the version its order was priced under:
+	// the fee of 3000 with the first change, no fee with the second.
+	if len(l.Versions) != 2 || l.Versions[0].Version != changed.Version || l.Versions[1].Version != off.Version ||
+		!l.Versions[0].Balanced || !l.Versions[1].Balanced {
+		t.Fatalf("stage 3: reconciliation %+v, want v%d and v%d, each balanced", l.Versions, changed.Version, off.Version)
 	}
 }

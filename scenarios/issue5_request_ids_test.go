@@ -143,3 +143,34 @@ func rawGet(t *testing.T, baseURL, path, requestID string) (int, string) {
 	res.Body.Close()
 	return res.StatusCode, res.Header.Get("X-Request-ID")
 }
+
+// A background job is an edge too: alpha's review timer makes up a
+// request ID for its run, and the order.finalized it publishes, alpha's
+// and beta's log lines and overlord's request view all carry it.
+func TestIssue5ReviewTimerRequestIDAcrossServices(t *testing.T) {
+	s := st.Start(t, st.Options{Stage: 5, AutoApprove: true})
+	st.Must(t, st.Call(t, "PUT", s.URL("alpha")+"/api/review",
+		map[string]any{"enabled": true, "pass_after_seconds": 1}), 200)
+	submitAndFinalize(t, s, "demo-43") // the timer passes the review
+
+	finalized := s.LastMessage("order.finalized")
+	id := finalized.Metadata["correlation_id"]
+	if !strings.HasPrefix(id, "review-timer-") || finalized.Metadata["causation_id"] != "" {
+		t.Fatalf("order.finalized has correlation_id %q, causation_id %q; want the timer's own, from its edge",
+			id, finalized.Metadata["causation_id"])
+	}
+	for service, msg := range map[string]string{"alpha": "order finalized", "beta": "cart reopened"} {
+		st.Eventually(t, wait, service+" logs "+msg+" under "+id, func() bool {
+			for _, line := range logLines(t, s, service, id) {
+				if line["msg"] == msg && line["request_id"] == id {
+					return true
+				}
+			}
+			return false
+		})
+	}
+	st.Eventually(t, wait, "overlord's view of "+id, func() bool {
+		r := st.Call(t, "GET", s.URL("overlord")+"/api/requests/"+id, nil)
+		return r.Status == 200 && strings.Contains(string(r.Body), `"order.finalized"`)
+	})
+}

@@ -7,6 +7,7 @@
 //	eventually all                   every service in this one process
 //	eventually overlord --rebuild    rebuild the watcher's store from the stream
 //	eventually logs <request-id>     one request's log lines, in time order
+//	eventually settings --fee-enabled=false   change alpha's settings from a console
 package main
 
 import (
@@ -65,6 +66,9 @@ func toolCommands() [][2]string {
 		{"load", "load [-n 2000] [-c 16] [--rate R] [--json] [--target ...]:"},
 		{"", "drive orders through a system of its own (or a running"},
 		{"", "one), print throughput, latency and the self-check"},
+		{"settings", "settings [--fee-enabled[=false]] [--discount-enabled[=false]]"},
+		{"", "[--fee-cents N] [--discount-cents N] [--request-id ID]: change"},
+		{"", "alpha's settings under one request ID, and print it"},
 		{"all", "run every service in this one process"},
 		{"broker", "run the embedded NATS JetStream broker alone"},
 		{"docs", "print the event catalogue as Markdown (docs/events.md)"},
@@ -99,6 +103,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return loadCommand(ctx, cfg, rest, stdout)
 	case "poison":
 		return poisonCommand(ctx, cfg, rest, stdout)
+	case "settings":
+		return settingsCommand(ctx, cfg, rest, stdout)
 	case "all":
 		return runServices(ctx, cfg, system.Names, stdout)
 	case "docs":

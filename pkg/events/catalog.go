@@ -64,9 +64,11 @@ func contracts() []Contract {
 			New:       func() Event { return &OrderApproved{} },
 		},
 		{
-			Name: NameOrderCharged, Versions: []int{1}, Current: 1, Producer: "charlie",
-			Consumers: []string{"alpha", "overlord"},
-			Summary:   "charlie charged an order",
+			// Version 2 adds cart_guid: beta, a new consumer, needs the cart.
+			// Consumer-first: every consumer accepted 2 before charlie sent it.
+			Name: NameOrderCharged, Versions: []int{1, 2}, Current: 2, Producer: "charlie",
+			Consumers: []string{"alpha", "beta", "overlord"},
+			Summary:   "charlie charged an order; carries the amount, the fee and (version 2) the cart",
 			New:       func() Event { return &OrderCharged{} },
 		},
 		{

@@ -145,11 +145,17 @@ func (e OrderApproved) Validate() error {
 }
 
 // OrderCharged is published by charlie after it charged an order.
+//
+// Version 2 adds CartGUID, for a consumer that acts on the cart (beta, in
+// the first design of issue 4); it is optional, so a version 1 payload is
+// a valid version 2 payload with no cart.
 type OrderCharged struct {
 	OrderGUID   string `json:"order_guid" jsonschema:"maxLength=64"`
 	ChargeGUID  string `json:"charge_guid" jsonschema:"maxLength=64"`
 	AmountCents int64  `json:"amount_cents" jsonschema:"minimum=0,maximum=200000000"`
 	FeeCents    int64  `json:"fee_cents" jsonschema:"minimum=0,maximum=100000000"`
+	// CartGUID is new in version 2: the cart the order came from.
+	CartGUID string `json:"cart_guid,omitempty" jsonschema:"description=version 2: the cart the order came from,maxLength=64"`
 }
 
 func (OrderCharged) EventName() string { return NameOrderCharged }
@@ -159,6 +165,7 @@ func (e OrderCharged) Validate() error {
 	var problems []string
 	problems = requireText(problems, "order_guid", e.OrderGUID, MaxGUIDLen)
 	problems = requireText(problems, "charge_guid", e.ChargeGUID, MaxGUIDLen)
+	problems = boundText(problems, "cart_guid", e.CartGUID, MaxGUIDLen)
 	problems = boundCents(problems, "amount_cents", e.AmountCents, 0, 2*MaxCents)
 	problems = boundCents(problems, "fee_cents", e.FeeCents, 0, MaxCents)
 	return invalid(problems)

@@ -13,6 +13,8 @@ import (
 	"log/slog"
 	"sync/atomic"
 
+	"gorm.io/gorm"
+
 	"eventually/pkg/domain"
 	"eventually/pkg/events"
 	"eventually/pkg/messaging"
@@ -24,10 +26,17 @@ import (
 // change commits with the events it causes.
 type Processing struct {
 	bus    *messaging.Bus
+	db     *gorm.DB // for reads outside a transaction (the review timer's)
 	stage  *stage.Stage
 	logger *slog.Logger
 	// AutoApprove, when on, approves each captured order as it arrives.
 	AutoApprove atomic.Bool
+	// HoldForReview, when on, holds each charged order for review: a step
+	// after the charge, before the order is done (issue 4).
+	HoldForReview atomic.Bool
+	// reviewTimeout is how long (a time.Duration) an order waits in review
+	// before the review timer passes it.
+	reviewTimeout atomic.Int64
 }
 
 // UpdateSettings applies a change, bumps the version and (stage ≥ 1)

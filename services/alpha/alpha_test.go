@@ -1,12 +1,19 @@
 package alpha
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
+	"log/slog"
+	"strings"
 	"testing"
+	"time"
 
 	"eventually/pkg/domain"
 	"eventually/pkg/domain/domaintest"
 	"eventually/pkg/events"
+	"eventually/pkg/logging"
+	"eventually/pkg/messaging"
 	"eventually/pkg/seed"
 )
 
@@ -15,7 +22,7 @@ import (
 func newProcessing(t *testing.T) (*Processing, *domaintest.Env) {
 	t.Helper()
 	env := domaintest.New(t, "alpha", models, seedStore)
-	return &Processing{bus: env.Bus, stage: env.Stage, logger: env.Logger}, env
+	return &Processing{bus: env.Bus, db: env.DB, stage: env.Stage, logger: env.Logger}, env
 }
 
 // snapshot is what a customer was shown: fee and discount both on, at a
@@ -179,4 +186,78 @@ func TestOrderChargedFinalizesTheOrderOnce(t *testing.T) {
 	if err := domaintest.Deliver(env, p.onOrderCharged, unknown); !errors.Is(err, domain.ErrNotFound) {
 		t.Fatalf("charge of an unknown order: %v, want not found", err)
 	}
+}
+
+// chargeHeld captures, approves and charges an order with alpha holding
+// charged orders for review, and returns it.
+func chargeHeld(t *testing.T, p *Processing, env *domaintest.Env) Order {
+	t.Helper()
+	p.HoldForReview.Store(true)
+	o := capture(t, p, env)
+	if _, err := p.Approve(t.Context(), o.GUID); err != nil {
+		t.Fatal(err)
+	}
+	env.Outbox(t) // the approval's
+	charged := &events.OrderCharged{OrderGUID: o.GUID, ChargeGUID: "charge-1", AmountCents: 2700, CartGUID: "cart-1"}
+	if err := domaintest.Deliver(env, p.onOrderCharged, charged); err != nil {
+		t.Fatal(err)
+	}
+	if stored, _ := findOrder(env.DB, o.GUID); stored.Status != StatusInReview {
+		t.Fatalf("charged order %s, want in review", stored.Status)
+	}
+	env.WantOutbox(t) // charged, but not done: nothing tells beta yet
+	return o
+}
+
+// Issue 4: a step added after the charge: a charged order held for
+// review is done only when its review is finished.
+func TestOrderHeldForReviewIsFinalizedWhenReviewed(t *testing.T) {
+	p, env := newProcessing(t)
+	o := chargeHeld(t, p, env)
+	if _, err := p.FinishReview(t.Context(), o.GUID); err != nil {
+		t.Fatal(err)
+	}
+	if stored, _ := findOrder(env.DB, o.GUID); stored.Status != StatusFinalized {
+		t.Fatalf("reviewed order %s, want finalized", stored.Status)
+	}
+	env.WantOutbox(t, &events.OrderFinalized{OrderGUID: o.GUID, CartGUID: "cart-1"})
+	if _, err := p.FinishReview(t.Context(), o.GUID); !errors.Is(err, domain.ErrConflict) {
+		t.Fatalf("finishing a review twice: %v, want a conflict", err)
+	}
+}
+
+// Issue 5: the review timer passes the reviews that waited longer than
+// the timeout, under a request ID it makes up for its run: its log lines
+// and the order.finalized it publishes carry it.
+func TestReviewTimerPassesOverdueReviewsUnderItsOwnRequestID(t *testing.T) {
+	p, env := newProcessing(t)
+	var logs bytes.Buffer
+	p.logger = logging.New(&logs, "alpha", slog.LevelInfo)
+	p.reviewTimeout.Store(int64(time.Minute))
+	o := chargeHeld(t, p, env)
+
+	if n, err := p.passOverdueReviews(t.Context(), time.Now()); err != nil || n != 0 {
+		t.Fatalf("a fresh review: passed %d, %v; want none", n, err)
+	}
+	if n, err := p.passOverdueReviews(t.Context(), time.Now().Add(2*time.Minute)); err != nil || n != 1 {
+		t.Fatalf("an overdue review: passed %d, %v; want one", n, err)
+	}
+	var row messaging.OutboxMessage
+	if err := env.DB.Where("topic = ?", events.NameOrderFinalized).First(&row).Error; err != nil {
+		t.Fatal(err)
+	}
+	var meta map[string]string
+	if err := json.Unmarshal([]byte(row.Metadata), &meta); err != nil {
+		t.Fatal(err)
+	}
+	id := meta[messaging.CorrelationIDKey]
+	if !strings.HasPrefix(id, "review-timer-") {
+		t.Fatalf("order.finalized carries request ID %q, want the timer's own", id)
+	}
+	for _, msg := range []string{"order finalized", "review timer passed orders"} {
+		if !strings.Contains(logs.String(), `"msg":"`+msg+`"`) || !strings.Contains(logs.String(), `"request_id":"`+id+`"`) {
+			t.Fatalf("no %q line with request_id %s in:\n%s", msg, id, logs.String())
+		}
+	}
+	env.WantOutbox(t, &events.OrderFinalized{OrderGUID: o.GUID, CartGUID: "cart-1"})
 }

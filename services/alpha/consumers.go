@@ -36,21 +36,28 @@ func (p *Processing) onOrderCaptured(ctx context.Context, tx *messaging.Tx, ev *
 	return nil
 }
 
-// onOrderCharged finalizes a charged order, once.
+// onOrderCharged finalizes a charged order, once; or, while alpha holds
+// charged orders for review, puts it in review first.
 // Issue 4: alpha owns the order's lifecycle; it says the order is done
-// with order.finalized, which beta waits for to reopen the cart.
+// with order.finalized, which beta waits for to reopen the cart. Holding
+// for review is a step added after the charge: the order is charged but
+// not done, and only alpha knows.
 func (p *Processing) onOrderCharged(ctx context.Context, tx *messaging.Tx, ev *events.OrderCharged) error {
 	o, err := findOrder(tx.DB, ev.OrderGUID)
 	if err != nil {
 		return err
 	}
-	if o.Status == StatusFinalized {
+	if o.Status == StatusFinalized || o.Status == StatusInReview {
 		return nil
 	}
-	o.Status, o.ChargeGUID = StatusFinalized, ev.ChargeGUID
-	if err := tx.DB.Save(&o).Error; err != nil {
-		return fmt.Errorf("finalize order %s: %w", o.GUID, err)
+	o.ChargeGUID = ev.ChargeGUID
+	if p.HoldForReview.Load() {
+		o.Status = StatusInReview
+		if err := tx.DB.Save(&o).Error; err != nil {
+			return fmt.Errorf("hold order %s for review: %w", o.GUID, err)
+		}
+		p.logger.InfoContext(ctx, "order held for review", "order_guid", o.GUID, "charge_guid", ev.ChargeGUID)
+		return nil
 	}
-	p.logger.InfoContext(ctx, "order finalized", "order_guid", o.GUID, "charge_guid", ev.ChargeGUID)
-	return tx.Publish(o.finalizedEvent())
+	return p.finalize(tx, &o, "charged")
 }

@@ -16,6 +16,7 @@ import (
 const (
 	StatusPending   = "pending"
 	StatusApproved  = "approved"
+	StatusInReview  = "in review" // charged, held for review before it is done
 	StatusFinalized = "finalized"
 )
 

@@ -2,6 +2,7 @@ package alpha
 
 import (
 	"context"
+	"fmt"
 
 	"eventually/pkg/messaging"
 	"eventually/pkg/service"
@@ -18,7 +19,9 @@ type Config struct {
 // the parts every service has around it.
 type Alpha struct {
 	*service.Parts
-	processing *Processing
+	processing  *Processing
+	fence       *service.ResetFence
+	autoApprove bool // as configured: what a reset returns to
 }
 
 // New builds alpha: its database (seeded when new), its consumers and its
@@ -31,14 +34,30 @@ func New(cfg Config) (*Alpha, error) {
 	if err := seedStore(parts.DB); err != nil {
 		return nil, err
 	}
-	p := &Processing{bus: parts.Bus, stage: parts.Stage, logger: parts.Logger}
+	p := &Processing{bus: parts.Bus, db: parts.DB, stage: parts.Stage, logger: parts.Logger}
 	p.AutoApprove.Store(cfg.AutoApprove)
-	messaging.Handle(parts.Bus, p.onOrderCaptured)
-	messaging.Handle(parts.Bus, p.onOrderCharged)
-	a := &Alpha{Parts: parts, processing: p}
+	p.reviewTimeout.Store(int64(DefaultReviewTimeout))
+	fence, err := service.OpenResetFence(parts.DB)
+	if err != nil {
+		return nil, fmt.Errorf("alpha: %w", err)
+	}
+	messaging.Handle(parts.Bus, service.AfterReset(fence, parts.Logger, p.onOrderCaptured))
+	messaging.Handle(parts.Bus, service.AfterReset(fence, parts.Logger, p.onOrderCharged))
+	a := &Alpha{Parts: parts, processing: p, fence: fence, autoApprove: cfg.AutoApprove}
 	a.routes()
 	return a, nil
 }
 
-// Run runs alpha until ctx is done.
-func (a *Alpha) Run(ctx context.Context) error { return a.Parts.Run(ctx) }
+// Run runs alpha, and its review timer, until ctx is done.
+func (a *Alpha) Run(ctx context.Context) error {
+	ctx, stop := context.WithCancel(ctx)
+	timerDone := make(chan struct{})
+	go func() {
+		defer close(timerDone)
+		a.processing.runReviewTimer(ctx)
+	}()
+	err := a.Parts.Run(ctx)
+	stop()
+	<-timerDone
+	return err
+}

@@ -13,11 +13,13 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
 
 	"eventually/pkg/domain"
+	"eventually/pkg/events"
 	"eventually/pkg/messaging"
 	"eventually/pkg/stage"
 )
@@ -29,6 +31,17 @@ type Capture struct {
 	bus    *messaging.Bus
 	stage  *stage.Stage
 	logger *slog.Logger
+	// ReopenOnCharged switches beta to the first design of issue 4:
+	// reopen the cart on order.charged instead of order.finalized.
+	ReopenOnCharged atomic.Bool
+}
+
+// ReopenOn is the event beta reopens a cart on (once issue 4 is solved).
+func (c *Capture) ReopenOn() string {
+	if c.ReopenOnCharged.Load() {
+		return events.NameOrderCharged
+	}
+	return events.NameOrderFinalized
 }
 
 // NewCart opens a new cart stamped with the current copy of the settings.
@@ -97,6 +110,7 @@ func (c *Capture) Submit(ctx context.Context, guid string, sub Submission) (Cart
 		}
 		// Issue 4: the cart is locked while the order is in flight.
 		cart.Status, cart.Product, cart.PriceCents = CartLocked, strings.TrimSpace(sub.Product), *sub.PriceCents
+		cart.ReopenedBy = ""
 		if err := tx.DB.Save(cart).Error; err != nil {
 			return err
 		}
@@ -121,7 +135,7 @@ func (c *Capture) Submit(ctx context.Context, guid string, sub Submission) (Cart
 // nothing tells beta that the order is done (before issue 4 is solved).
 func (c *Capture) ResetCart(ctx context.Context, guid string) (CartView, error) {
 	cart, err := c.changeCart(ctx, "reset", guid, func(tx *messaging.Tx, cart *Cart) error {
-		cart.Status = CartOpen
+		cart.Status, cart.ReopenedBy = CartOpen, "hand"
 		return tx.DB.Save(cart).Error
 	})
 	if err != nil {

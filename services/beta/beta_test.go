@@ -178,3 +178,49 @@ func TestResetCartReopensItByHand(t *testing.T) {
 		t.Fatalf("reset: %+v, %v; want open", cart, err)
 	}
 }
+
+// Issue 4: beta reopens the cart on the event it is switched to: by
+// default order.finalized, and order.charged is ignored; in the first
+// design order.charged (version 2 names the cart), and order.finalized
+// is ignored.
+func TestCartReopensOnTheEventBetaIsSwitchedTo(t *testing.T) {
+	charged := &events.OrderCharged{OrderGUID: "order-1", ChargeGUID: "charge-1", CartGUID: seed.CartGUID}
+	finalized := &events.OrderFinalized{OrderGUID: "order-1", CartGUID: seed.CartGUID}
+	for _, tc := range []struct {
+		onCharged  bool
+		first      func(*Capture, *domaintest.Env) error // must not reopen
+		then       func(*Capture, *domaintest.Env) error // reopens
+		reopenedBy string
+	}{
+		{false,
+			func(c *Capture, env *domaintest.Env) error { return domaintest.Deliver(env, c.onOrderCharged, charged) },
+			func(c *Capture, env *domaintest.Env) error {
+				return domaintest.Deliver(env, c.onOrderFinalized, finalized)
+			},
+			"order.finalized of order-1"},
+		{true,
+			func(c *Capture, env *domaintest.Env) error {
+				return domaintest.Deliver(env, c.onOrderFinalized, finalized)
+			},
+			func(c *Capture, env *domaintest.Env) error { return domaintest.Deliver(env, c.onOrderCharged, charged) },
+			"order.charged of order-1"},
+	} {
+		c, env := newCapture(t)
+		c.ReopenOnCharged.Store(tc.onCharged)
+		if _, err := c.Submit(t.Context(), seed.CartGUID, widget()); err != nil {
+			t.Fatal(err)
+		}
+		if err := tc.first(c, env); err != nil {
+			t.Fatal(err)
+		}
+		if cart, _ := findCart(env.DB, seed.CartGUID); cart.Status != CartLocked {
+			t.Fatalf("reopen on %s: the other event reopened the cart", c.ReopenOn())
+		}
+		if err := tc.then(c, env); err != nil {
+			t.Fatal(err)
+		}
+		if cart, _ := findCart(env.DB, seed.CartGUID); cart.Status != CartOpen || cart.ReopenedBy != tc.reopenedBy {
+			t.Fatalf("reopen on %s: cart %s reopened by %q, want open by %q", c.ReopenOn(), cart.Status, cart.ReopenedBy, tc.reopenedBy)
+		}
+	}
+}

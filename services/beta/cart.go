@@ -26,9 +26,12 @@ type Cart struct {
 	Product    string
 	PriceCents int64
 	// Snapshot is the settings the form showed when it was loaded.
-	Snapshot  Settings `gorm:"embedded;embeddedPrefix:snapshot_"`
-	LoadedAt  time.Time
-	UpdatedAt time.Time
+	Snapshot Settings `gorm:"embedded;embeddedPrefix:snapshot_"`
+	LoadedAt time.Time
+	// ReopenedBy says what reopened the cart last: an event and its order,
+	// or "hand"; empty while its order is in flight.
+	ReopenedBy string
+	UpdatedAt  time.Time
 }
 
 // capturedEvent is the order.captured of a cart submitted through
@@ -58,6 +61,7 @@ type CartView struct {
 	Snapshot   Settings  `json:"snapshot"`
 	Notices    []string  `json:"notices"`
 	LoadedAt   time.Time `json:"loaded_at"`
+	ReopenedBy string    `json:"reopened_by,omitempty"`
 }
 
 // Notices shown on the cart form.
@@ -75,7 +79,7 @@ func view(c Cart) CartView {
 		notices = append(notices, NoticeDiscount)
 	}
 	return CartView{GUID: c.GUID, Status: c.Status, Product: c.Product, PriceCents: c.PriceCents,
-		Snapshot: c.Snapshot, Notices: notices, LoadedAt: c.LoadedAt}
+		Snapshot: c.Snapshot, Notices: notices, LoadedAt: c.LoadedAt, ReopenedBy: c.ReopenedBy}
 }
 
 // Submission is what the customer submits.

@@ -37,17 +37,44 @@ func (c *Capture) onOrderFinalized(ctx context.Context, tx *messaging.Tx, ev *ev
 		c.logger.InfoContext(ctx, "order finalized ignored before issue 4 is solved", "cart_guid", ev.CartGUID)
 		return nil
 	}
-	cart, err := findCart(tx.DB, ev.CartGUID)
+	if c.ReopenOnCharged.Load() {
+		c.logger.InfoContext(ctx, "order finalized ignored: beta reopens carts on order.charged", "cart_guid", ev.CartGUID)
+		return nil
+	}
+	return c.reopen(ctx, tx, ev.CartGUID, ev.OrderGUID, events.NameOrderFinalized)
+}
+
+// onOrderCharged reopens the cart when beta is switched to the first
+// design.
+// Issue 4: the first, tempting design reopens the cart once the order is
+// charged. It holds only while charging is the last step: add one after
+// it (alpha's review) and the cart reopens while its order is not done.
+// It also needed the cart on order.charged, a payload change that every
+// consumer had to accept first (order.charged version 2).
+func (c *Capture) onOrderCharged(ctx context.Context, tx *messaging.Tx, ev *events.OrderCharged) error {
+	if !c.stage.Solved(4) || !c.ReopenOnCharged.Load() {
+		return nil
+	}
+	if ev.CartGUID == "" {
+		c.logger.WarnContext(ctx, "order charged without a cart (version 1): no cart to reopen", "order_guid", ev.OrderGUID)
+		return nil
+	}
+	return c.reopen(ctx, tx, ev.CartGUID, ev.OrderGUID, events.NameOrderCharged)
+}
+
+// reopen opens a locked cart again, saying which event of which order did it.
+func (c *Capture) reopen(ctx context.Context, tx *messaging.Tx, cartGUID, orderGUID, event string) error {
+	cart, err := findCart(tx.DB, cartGUID)
 	if err != nil {
 		return err
 	}
 	if cart.Status == CartOpen {
 		return nil
 	}
-	cart.Status = CartOpen
+	cart.Status, cart.ReopenedBy = CartOpen, event+" of "+orderGUID
 	if err := tx.DB.Save(&cart).Error; err != nil {
 		return fmt.Errorf("reopen cart %s: %w", cart.GUID, err)
 	}
-	c.logger.InfoContext(ctx, "cart reopened", "cart_guid", cart.GUID, "order_guid", ev.OrderGUID)
+	c.logger.InfoContext(ctx, "cart reopened", "cart_guid", cart.GUID, "order_guid", orderGUID, "on", event)
 	return nil
 }

@@ -2,10 +2,13 @@ package beta
 
 import (
 	"embed"
+	"fmt"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
 
+	"eventually/pkg/domain"
+	"eventually/pkg/events"
 	"eventually/pkg/seed"
 	"eventually/pkg/server"
 )
@@ -25,6 +28,35 @@ func (b *Beta) routes() {
 	e.POST("/api/carts/:guid/load", b.loadCart)
 	e.POST("/api/carts/:guid/submit", b.submitCart)
 	e.POST("/api/carts/:guid/reset", b.resetCart)
+	e.GET("/api/reopen-on", b.getReopenOn)
+	e.PUT("/api/reopen-on", b.putReopenOn)
+	e.POST("/api/reset", b.ResetHandler(b.fence, reseed, func() { b.capture.ReopenOnCharged.Store(false) }))
+}
+
+// reopenOnBody names the event beta reopens carts on.
+type reopenOnBody struct {
+	Event string `json:"event"`
+}
+
+func (b *Beta) getReopenOn(c echo.Context) error {
+	return c.JSON(http.StatusOK, reopenOnBody{Event: b.capture.ReopenOn()})
+}
+
+// putReopenOn switches between the two designs of issue 4.
+func (b *Beta) putReopenOn(c echo.Context) error {
+	var body reopenOnBody
+	if err := server.BindJSON(c, &body); err != nil {
+		return err
+	}
+	switch body.Event {
+	case events.NameOrderCharged, events.NameOrderFinalized:
+	default:
+		return fmt.Errorf("%w: event must be %s or %s", domain.ErrInvalid, events.NameOrderCharged, events.NameOrderFinalized)
+	}
+	b.capture.ReopenOnCharged.Store(body.Event == events.NameOrderCharged)
+	b.Logger.InfoContext(c.Request().Context(), "reopen-on changed", "event", body.Event)
+	b.Live.Changed()
+	return c.JSON(http.StatusOK, reopenOnBody{Event: b.capture.ReopenOn()})
 }
 
 func (b *Beta) getSettings(c echo.Context) error {
@@ -83,5 +115,6 @@ func (b *Beta) transitionsPage(c echo.Context) error {
 		server.Page
 		Cart         CartView
 		IssueSolved4 bool
-	}{b.Page("cart"), view(cart), b.Stage.Solved(4)})
+		ReopenOn     string
+	}{b.Page("cart"), view(cart), b.Stage.Solved(4), b.capture.ReopenOn()})
 }

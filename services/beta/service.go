@@ -2,6 +2,7 @@ package beta
 
 import (
 	"context"
+	"fmt"
 
 	"eventually/pkg/messaging"
 	"eventually/pkg/service"
@@ -17,6 +18,7 @@ type Config struct {
 type Beta struct {
 	*service.Parts
 	capture *Capture
+	fence   *service.ResetFence
 }
 
 // New builds beta: its database (seeded when new), its consumers and its
@@ -30,9 +32,14 @@ func New(cfg Config) (*Beta, error) {
 		return nil, err
 	}
 	c := &Capture{bus: parts.Bus, stage: parts.Stage, logger: parts.Logger}
-	messaging.Handle(parts.Bus, c.onSettingsChanged)
-	messaging.Handle(parts.Bus, c.onOrderFinalized)
-	b := &Beta{Parts: parts, capture: c}
+	fence, err := service.OpenResetFence(parts.DB)
+	if err != nil {
+		return nil, fmt.Errorf("beta: %w", err)
+	}
+	messaging.Handle(parts.Bus, service.AfterReset(fence, parts.Logger, c.onSettingsChanged))
+	messaging.Handle(parts.Bus, service.AfterReset(fence, parts.Logger, c.onOrderFinalized))
+	messaging.Handle(parts.Bus, service.AfterReset(fence, parts.Logger, c.onOrderCharged))
+	b := &Beta{Parts: parts, capture: c, fence: fence}
 	b.routes()
 	return b, nil
 }

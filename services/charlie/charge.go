@@ -20,25 +20,27 @@ type Charge struct {
 	AmountCents int64  `json:"amount_cents"`
 	// FeeCents and FeeEnabled are what the fee was when the order was
 	// charged; nil when charlie could not know (before issue 3 is solved).
-	FeeCents        *int64    `json:"fee_cents"`
-	FeeEnabled      *bool     `json:"fee_enabled"`
-	SettingsVersion int64     `json:"settings_version"`
+	FeeCents   *int64 `json:"fee_cents"`
+	FeeEnabled *bool  `json:"fee_enabled"`
+	// SettingsVersion is the version of the settings the order was priced
+	// under, as order.approved says: the ledger reconciles the fee against
+	// the fee setting of that version.
+	SettingsVersion int64     `gorm:"index" json:"settings_version"`
 	CreatedAt       time.Time `json:"created_at"`
 }
 
-// chargeOf is the charge of an approved order, made while charlie holds
-// the fee setting fee; the fee it records is the caller's (see
-// onOrderApproved).
-func chargeOf(ev *events.OrderApproved, fee FeeSetting) Charge {
+// chargeOf is the charge of an approved order; the fee it records is the
+// caller's (see onOrderApproved).
+func chargeOf(ev *events.OrderApproved) Charge {
 	return Charge{
 		GUID: "charge-" + uuid.NewString()[:8], OrderGUID: ev.OrderGUID, CartGUID: ev.CartGUID,
-		AmountCents: ev.TotalCents, SettingsVersion: fee.Version,
+		AmountCents: ev.TotalCents, SettingsVersion: ev.SettingsVersion,
 	}
 }
 
 // chargedEvent is the order.charged of the charge.
 func (c Charge) chargedEvent() *events.OrderCharged {
-	ev := &events.OrderCharged{OrderGUID: c.OrderGUID, ChargeGUID: c.GUID, AmountCents: c.AmountCents}
+	ev := &events.OrderCharged{OrderGUID: c.OrderGUID, ChargeGUID: c.GUID, AmountCents: c.AmountCents, CartGUID: c.CartGUID}
 	if c.FeeCents != nil {
 		ev.FeeCents = *c.FeeCents
 	}

@@ -33,11 +33,17 @@ func (c *Charging) onSettingsChanged(ctx context.Context, tx *messaging.Tx, ev *
 		c.logger.InfoContext(ctx, "settings change ignored before issue 3 is solved", "version", ev.Version)
 		return nil
 	}
+	// Every version is kept, late ones too: the ledger reconciles each
+	// order against the version it was priced under.
+	if err := rememberVersion(tx.DB, feeSettingFromEvent(ev.Settings)); err != nil {
+		return err
+	}
 	held, err := loadFee(tx.DB)
 	if err != nil {
 		return err
 	}
-	// No going back in time: a version at or below ours is old news.
+	// No going back in time: a version at or below ours is old news for
+	// the copy of the current setting.
 	if ev.Version <= held.Version {
 		c.logger.InfoContext(ctx, "settings change ignored: not newer", "version", ev.Version, "held_version", held.Version)
 		return nil
@@ -63,9 +69,10 @@ func (c *Charging) onOrderApproved(ctx context.Context, tx *messaging.Tx, ev *ev
 	if err != nil {
 		return err
 	}
-	charge := chargeOf(ev, fee)
-	// Issue 3: each charge records the fee amount the order carried and
-	// the fee status at charge time, so the ledger can balance.
+	charge := chargeOf(ev)
+	// Issue 3: each charge records the fee amount the order carried (and
+	// the fee status at charge time), so the ledger can reconcile it with
+	// the setting of the version the order was priced under.
 	if c.stage.Solved(3) {
 		feeCents, enabled := ev.FeeCents, fee.FeeEnabled
 		charge.FeeCents, charge.FeeEnabled = &feeCents, &enabled

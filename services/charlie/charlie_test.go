@@ -1,6 +1,7 @@
 package charlie
 
 import (
+	"slices"
 	"testing"
 
 	"eventually/pkg/domain/domaintest"
@@ -83,12 +84,20 @@ func TestOrderIsChargedOnce(t *testing.T) {
 		ch.FeeEnabled == nil || !*ch.FeeEnabled || ch.SettingsVersion != seed.Settings.Version {
 		t.Fatalf("charge %+v, want 3500 with a 2500 fee, fee on at v%d", ch, seed.Settings.Version)
 	}
-	env.WantOutbox(t, &events.OrderCharged{OrderGUID: "order-1", ChargeGUID: ch.GUID, AmountCents: 3500, FeeCents: 2500})
+	env.WantOutbox(t, &events.OrderCharged{OrderGUID: "order-1", ChargeGUID: ch.GUID, AmountCents: 3500, FeeCents: 2500,
+		CartGUID: "cart-1"})
 }
 
-// Issue 3: the ledger balances once every charge records its fee; a charge
-// made before the fix has none and can never be reconciled.
-func TestLedgerBalancesFromTheFirstChargeWithItsFee(t *testing.T) {
+// approvedAt is an order.approved priced under a settings version with a fee.
+func approvedAt(orderGUID string, version, feeCents int64) *events.OrderApproved {
+	ev := approved(orderGUID)
+	ev.SettingsVersion, ev.FeeCents, ev.TotalCents = version, feeCents, ev.PriceCents+feeCents
+	return ev
+}
+
+// Issue 3: before the fix the charge has no fee amount, so the ledger
+// cannot balance, and it never will while that charge is in it.
+func TestLedgerCannotBalanceAChargeWithoutItsFee(t *testing.T) {
 	c, env := newCharging(t)
 	env.SetStage(t, 2)
 	deliver(t, env, c.onOrderApproved, approved("order-1"))
@@ -97,23 +106,59 @@ func TestLedgerBalancesFromTheFirstChargeWithItsFee(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if l.Balanced || l.ChargesWithoutFee != 1 || l.FeesCollectedCents != 0 {
+	if l.Balanced || l.ChargesWithoutFee != 1 || l.FeesCollectedCents != 0 || len(l.Versions) != 0 {
 		t.Fatalf("ledger after a charge without its fee: %+v, want unbalanced", l)
 	}
 
 	env.SetStage(t, 3)
-	deliver(t, env, c.onSettingsChanged, &events.SettingsChanged{Settings: feeOff})
 	deliver(t, env, c.onOrderApproved, approved("order-2"))
 	if l, err = loadLedger(env.DB); err != nil {
 		t.Fatal(err)
 	}
-	want := Ledger{FeesCollectedCents: 2500, OrdersCharged: 2, OrdersWithFee: 1, ChargesWithoutFee: 1,
-		Balanced: true, FeeEnabled: false, FeeCents: 2500, SettingsVersion: feeOff.Version}
-	if l != want {
-		t.Fatalf("ledger %+v, want %+v", l, want)
+	if l.Balanced || l.ChargesWithoutFee != 1 || len(l.Versions) != 1 || !l.Versions[0].Balanced {
+		t.Fatalf("ledger %+v: want v%d to balance and the ledger not, for the charge without a fee",
+			l, seed.Settings.Version)
+	}
+}
+
+// Issue 3: each charge is reconciled against the fee setting of the
+// version its order was priced under, late versions too; a fee that
+// disagrees, or a version charlie never saw, keeps the ledger from
+// balancing.
+func TestLedgerReconcilesEachChargeWithItsVersion(t *testing.T) {
+	c, env := newCharging(t)
+	later := feeOff
+	later.Version++ // fee still off, one version on
+	deliver(t, env, c.onSettingsChanged, &events.SettingsChanged{Settings: later})
+	deliver(t, env, c.onSettingsChanged, &events.SettingsChanged{Settings: feeOff}) // arrives late
+
+	deliver(t, env, c.onOrderApproved, approvedAt("order-1", seed.Settings.Version, 2500)) // fee on then
+	deliver(t, env, c.onOrderApproved, approvedAt("order-2", feeOff.Version, 0))           // fee off then
+	l, err := loadLedger(env.DB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []VersionTotals{
+		{Version: seed.Settings.Version, FeeEnabled: true, FeeCents: 2500, Charges: 1,
+			FeesCollectedCents: 2500, FeesExpectedCents: 2500, Balanced: true},
+		{Version: feeOff.Version, FeeEnabled: false, FeeCents: 2500, Charges: 1, Balanced: true},
+	}
+	if !l.Balanced || !slices.Equal(l.Versions, want) || l.FeesCollectedCents != 2500 || l.SettingsVersion != later.Version {
+		t.Fatalf("ledger %+v, want balanced with %+v and the copy at v%d", l, want, later.Version)
+	}
+
+	deliver(t, env, c.onOrderApproved, approvedAt("order-3", feeOff.Version, 2500)) // a fee while it was off
+	deliver(t, env, c.onOrderApproved, approvedAt("order-4", 999, 2500))            // never seen
+	if l, err = loadLedger(env.DB); err != nil {
+		t.Fatal(err)
+	}
+	if l.Balanced || l.ChargesMismatched != 1 || l.Versions[1].Mismatched != 1 || l.Versions[1].Balanced ||
+		l.Versions[1].FeesCollectedCents != 2500 || l.Versions[1].FeesExpectedCents != 0 ||
+		l.ChargesUnknownVersion != 1 || !slices.Equal(l.UnknownVersions, []int64{999}) || l.OrdersCharged != 4 {
+		t.Fatalf("ledger %+v: want one charge that disagrees at v%d and one at v999, never seen", l, feeOff.Version)
 	}
 	charges, _ := recentCharges(env.DB, 1)
 	if fee := charges[0].FeeEnabled; fee == nil || *fee {
-		t.Fatalf("newest charge's fee status %v, want off (the setting when it was charged)", fee)
+		t.Fatalf("newest charge's fee status %v, want off (charlie's copy when it was charged)", fee)
 	}
 }

@@ -33,6 +33,7 @@ func (c *Charlie) routes() {
 	e.GET("/api/settings", c.getSettings)
 	e.GET("/api/charges", c.listCharges)
 	e.GET("/api/ledger", c.getLedger)
+	e.POST("/api/reset", c.ResetHandler(c.fence, reseed, nil))
 }
 
 func (c *Charlie) getSettings(ec echo.Context) error {

@@ -2,6 +2,7 @@ package charlie
 
 import (
 	"context"
+	"fmt"
 
 	"eventually/pkg/messaging"
 	"eventually/pkg/service"
@@ -16,6 +17,7 @@ type Config struct {
 // its domain (Charging), which the message handlers reach; HTTP only reads.
 type Charlie struct {
 	*service.Parts
+	fence *service.ResetFence
 }
 
 // New builds charlie: its database (seeded when new), its consumers and
@@ -29,9 +31,13 @@ func New(cfg Config) (*Charlie, error) {
 		return nil, err
 	}
 	charging := &Charging{stage: parts.Stage, logger: parts.Logger}
-	messaging.Handle(parts.Bus, charging.onSettingsChanged)
-	messaging.Handle(parts.Bus, charging.onOrderApproved)
-	c := &Charlie{Parts: parts}
+	fence, err := service.OpenResetFence(parts.DB)
+	if err != nil {
+		return nil, fmt.Errorf("charlie: %w", err)
+	}
+	messaging.Handle(parts.Bus, service.AfterReset(fence, parts.Logger, charging.onSettingsChanged))
+	messaging.Handle(parts.Bus, service.AfterReset(fence, parts.Logger, charging.onOrderApproved))
+	c := &Charlie{Parts: parts, fence: fence}
 	c.routes()
 	return c, nil
 }

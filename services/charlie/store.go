@@ -9,14 +9,15 @@ import (
 )
 
 // models are charlie's tables.
-var models = []any{&FeeSetting{}, &Charge{}}
+var models = []any{&FeeSetting{}, &FeeVersion{}, &Charge{}}
 
-// seedStore gives a fresh database charlie's copy of the seed's fee setting.
+// seedStore gives a fresh database charlie's copy of the seed's fee
+// setting, which is also the first version it has seen.
 func seedStore(db *gorm.DB) error {
 	row := feeSettingFromEvent(seed.Settings)
 	row.ID = feeRowID
 	if err := db.Where(FeeSetting{ID: feeRowID}).FirstOrCreate(&row).Error; err != nil {
 		return fmt.Errorf("seed charlie fee setting: %w", err)
 	}
-	return nil
+	return rememberVersion(db, row)
 }

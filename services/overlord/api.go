@@ -26,6 +26,7 @@ func (o *Overlord) routes() {
 	e.GET("/api/poison", o.listPoison)
 	e.GET("/api/requests/:id", o.getRequest)
 	e.GET("/api/orders/:guid", o.getOrder)
+	e.POST("/api/reset", o.reset)
 	o.serveDashboard()
 }
 
