@@ -288,6 +288,7 @@ func TestDashboard(t *testing.T) {
 		}
 	}
 	t.Run("served-by-overlord", func(t *testing.T) { servedByOverlord(d.in(t)) })
+	t.Run("not-ready-shown", func(t *testing.T) { notReadyShown(d.in(t)) })
 	t.Logf("the whole walkthrough took %s", time.Since(started).Round(time.Millisecond))
 }
 
@@ -309,6 +310,21 @@ func servedByOverlord(d *dashboard) {
 		return frames.length === 4 && frames.every((f) => f.dataset.loaded) ? "yes" : "";
 	}`)
 	screenshot(d.t, d.ctx, "served-by-overlord")
+}
+
+// notReadyShown stops the broker: the header marks every service not
+// ready, with the reason on hover, until the broker is back.
+func notReadyShown(d *dashboard) {
+	d.t.Helper()
+	const unready = `(want) => {
+		const marked = [...document.querySelectorAll("#stages .svc.unready")];
+		return marked.length === want && marked.every((m) => m.title.includes("not ready")) ? "yes" : "";
+	}`
+	d.sys.StopBroker()
+	d.poll("every service marked not ready", unready, 4)
+	screenshot(d.t, d.ctx, "not-ready")
+	d.sys.StartBroker()
+	d.poll("every service ready again", unready, 0)
 }
 
 // Tab 1: beta's discount notice appears only once alpha announces changes.
