@@ -7,11 +7,14 @@ package systemtest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"maps"
 	"net"
 	"path/filepath"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -82,7 +85,15 @@ func Start(t testing.TB, opts Options) *System {
 	if opts.DataDir != "" {
 		s.DataDir = opts.DataDir
 	}
-	s.StartBroker()
+	b, err := broker.Start(s.brokerAddr, s.DataDir)
+	for try := 0; err != nil && strings.Contains(err.Error(), "address already in use") && try < 3; try++ {
+		s.brokerAddr = freeAddr(t) // taken since it was picked: the services are not started yet
+		b, err = broker.Start(s.brokerAddr, s.DataDir)
+	}
+	if err != nil {
+		t.Fatalf("start broker: %v", err)
+	}
+	s.broker = b
 	t.Cleanup(s.stopAll)
 	names := opts.Services
 	if len(names) == 0 {
@@ -126,10 +137,19 @@ func (s *System) StartService(name string) Service {
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	svc, err := system.Build(name, service.Config{
-		Addr: s.addrs[name], DataDir: s.DataDir, BrokerURL: s.BrokerURL(), Stage: s.opts.Stage, Logger: logger,
-		Browser: server.Browser{DashboardOrigins: dashboard},
-	}, system.Options{AutoApprove: s.opts.AutoApprove})
+	build := func() (Service, error) {
+		return system.Build(name, service.Config{
+			Addr: s.addrs[name], DataDir: s.DataDir, BrokerURL: s.BrokerURL(), Stage: s.opts.Stage, Logger: logger,
+			Browser: server.Browser{DashboardOrigins: dashboard},
+		}, system.Options{AutoApprove: s.opts.AutoApprove})
+	}
+	svc, err := build()
+	for try := 0; err != nil && errors.Is(err, syscall.EADDRINUSE) && try < 3; try++ {
+		// The address was free when picked; a test running beside this
+		// one took it since. Another will do.
+		s.addrs[name] = freeAddr(s.t)
+		svc, err = build()
+	}
 	if err != nil {
 		s.t.Fatalf("start %s: %v", name, err)
 	}

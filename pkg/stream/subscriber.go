@@ -43,9 +43,12 @@ func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *messa
 	if err != nil {
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
-	// As large as the consumer's MaxAckPending: the broker never has more
-	// in flight, so the client never drops one for want of room.
-	in := make(chan *nats.Msg, maxAckPending)
+	// Room for the consumer's MaxAckPending four times over: the broker
+	// has no more unacknowledged in flight, but redeliveries after AckWait
+	// of messages still waiting here (a handler stuck on a locked
+	// database) come on top. One dropped for want of room only comes back
+	// after AckWait.
+	in := make(chan *nats.Msg, 4*maxAckPending)
 	sub, err := js.ChanQueueSubscribe(topic, s.durable, in, nats.Bind(s.stream, s.durable), nats.ManualAck(),
 		nats.Context(ctx)) // binding looks the consumer up: not past shutdown
 	if err != nil {
