@@ -39,9 +39,9 @@ func NewSubscriber(nc *nats.Conn, stream, durable string) *Subscriber {
 // Subscribe implements message.Subscriber: messages of topic, delivered by
 // the durable consumer, until ctx is done or Close.
 func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *message.Message, error) {
-	js, err := s.nc.JetStream()
+	js, err := jetStream(s.nc)
 	if err != nil {
-		return nil, fmt.Errorf("jetstream: %w", err)
+		return nil, err
 	}
 	// Room for the consumer's MaxAckPending four times over: the broker
 	// has no more unacknowledged in flight, but redeliveries after AckWait
@@ -49,8 +49,11 @@ func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *messa
 	// database) come on top. One dropped for want of room only comes back
 	// after AckWait.
 	in := make(chan *nats.Msg, 4*maxAckPending)
-	sub, err := js.ChanQueueSubscribe(topic, s.durable, in, nats.Bind(s.stream, s.durable), nats.ManualAck(),
-		nats.Context(ctx)) // binding looks the consumer up: not past shutdown
+	// The consumer exists (EnsureConsumer) and its settings are known, so
+	// binding skips nats.go's lookup: that request ignores any context and
+	// would hold a shutdown for seconds with the broker frozen.
+	sub, err := js.ChanQueueSubscribe(topic, s.durable, in, nats.Bind(s.stream, s.durable), nats.SkipConsumerLookup(),
+		nats.DeliverSubject(deliverPrefix+s.durable), nats.MaxAckPending(maxAckPending), nats.ManualAck())
 	if err != nil {
 		return nil, fmt.Errorf("subscribe %s: %w", s.durable, err)
 	}

@@ -64,3 +64,30 @@ func FuzzAutoApproveBody(f *testing.F) {
 		}
 	})
 }
+
+// FuzzReviewBody: PUT /api/review takes a valid switch or refuses clearly,
+// changing nothing.
+func FuzzReviewBody(f *testing.F) {
+	s := st.Start(f, st.Options{Stage: 5, Services: []string{"alpha"}})
+	st.FuzzSwitchBody(f, s.URL("alpha")+"/api/review", `{"enabled":true}`, `{"enabled":false,"pass_after_seconds":5}`,
+		`{"enabled":"yes"}`, `{"pass_after_seconds":-1}`, `{}`, `null`, `{`, ``, `{"enabled":true,"x":1}`)
+}
+
+// FuzzReviewPath: finishing the review of an arbitrary order guid, with no
+// order in review, is a clear refusal and creates nothing.
+func FuzzReviewPath(f *testing.F) {
+	for _, guid := range []string{"order-1", "", "..", "%2F", "a/b", "ü", "\x00", "' OR 1=1 --"} {
+		f.Add(guid)
+	}
+	s := st.Start(f, st.Options{Stage: 5, Services: []string{"alpha"}})
+	base := s.URL("alpha")
+	f.Fuzz(func(t *testing.T, guid string) {
+		path := "/api/orders/" + url.PathEscape(guid) + "/review"
+		if st.Answered(t, "POST "+path, st.Call(t, "POST", base+path, nil)) {
+			t.Fatalf("POST %s succeeded, and alpha has no order", path)
+		}
+		if orders := st.Must(t, st.Call(t, "GET", base+"/api/orders", nil), 200).Body; string(bytes.TrimSpace(orders)) != "[]" {
+			t.Fatalf("after POST %s alpha has orders: %s", path, orders)
+		}
+	})
+}

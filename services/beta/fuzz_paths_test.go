@@ -44,3 +44,11 @@ func FuzzCartPaths(f *testing.F) {
 		}
 	})
 }
+
+// FuzzReopenOnBody: PUT /api/reopen-on takes one of the two events or
+// refuses clearly, changing nothing.
+func FuzzReopenOnBody(f *testing.F) {
+	s := st.Start(f, st.Options{Stage: 5, Services: []string{"beta"}})
+	st.FuzzSwitchBody(f, s.URL("beta")+"/api/reopen-on", `{"event":"order.charged"}`, `{"event":"order.finalized"}`,
+		`{"event":"order.approved"}`, `{"event":""}`, `{}`, `null`, `{`, ``, `{"event":1}`)
+}
