@@ -80,7 +80,7 @@ func TestCommandsStopWithin5sWhateverTheBroker(t *testing.T) {
 func startBrokerProcess(t *testing.T, bin, addr, dir string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(bin, "broker")
-	cmd.Env = append(os.Environ(), EnvNATSAddr+"="+addr, EnvDataDir+"="+dir)
+	cmd.Env = append(os.Environ(), EnvNATSAddr+"="+addr, EnvDataDir+"="+dir, EnvLogDir+"="+filepath.Join(dir, "logs"))
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
