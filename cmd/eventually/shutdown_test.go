@@ -1,11 +1,16 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -18,12 +23,17 @@ import (
 const stopDeadline = 5 * time.Second
 
 // Every command exits within 5 s of SIGINT whatever the broker does: when
-// it was never there, and when it froze (SIGSTOP) after the services had
-// connected to it.
+// it was never there, when it froze (SIGSTOP) after the services had
+// connected to it, and when it is well and orders are flowing.
 func TestCommandsStopWithin5sWhateverTheBroker(t *testing.T) {
 	bin := binary(t)
-	for _, broker := range []string{"absent", "frozen"} {
-		for _, command := range []string{"alpha", "beta", "charlie", "overlord", "all", "boot"} {
+	commands := map[string][]string{
+		"absent": {"alpha", "beta", "charlie", "overlord", "all", "boot"},
+		"frozen": {"alpha", "beta", "charlie", "overlord", "all", "boot"},
+		"busy":   {"all", "boot"}, // the whole system, mid-load
+	}
+	for _, broker := range []string{"absent", "frozen", "busy"} {
+		for _, command := range commands[broker] {
 			t.Run(broker+"/"+command, func(t *testing.T) {
 				dir := t.TempDir()
 				addrs := freeAddrs(t)
@@ -33,7 +43,7 @@ func TestCommandsStopWithin5sWhateverTheBroker(t *testing.T) {
 					EnvNATSURL+"=nats://"+natsAddr)
 				env = append(env, addrEnv(addrs)...)
 				var brokerProc *exec.Cmd
-				if broker == "frozen" {
+				if broker != "absent" {
 					brokerProc = startBrokerProcess(t, bin, natsAddr, filepath.Join(dir, "broker"))
 				}
 				cmd := exec.Command(bin, command)
@@ -51,13 +61,20 @@ func TestCommandsStopWithin5sWhateverTheBroker(t *testing.T) {
 				if command != "all" && command != "boot" {
 					first = "http://" + addrs[command]
 				}
-				if broker == "frozen" {
+				switch broker {
+				case "absent":
+					st.Eventually(t, 20*time.Second, command+" serving", func() bool { return serving(first) })
+				case "frozen":
 					st.Eventually(t, 20*time.Second, command+" ready", func() bool { return ready(first) })
 					if err := brokerProc.Process.Signal(syscall.SIGSTOP); err != nil {
 						t.Fatal(err)
 					}
-				} else {
-					st.Eventually(t, 20*time.Second, command+" serving", func() bool { return serving(first) })
+				case "busy":
+					for _, name := range []string{"alpha", "beta", "charlie", "overlord"} {
+						st.Eventually(t, 20*time.Second, name+" ready", func() bool { return ready("http://" + addrs[name]) })
+					}
+					placing := placeOrdersUntilStopped(t, addrs)
+					st.Eventually(t, 20*time.Second, "orders flowing", func() bool { return placing.Load() >= 20 })
 				}
 
 				start := time.Now()
@@ -73,6 +90,59 @@ func TestCommandsStopWithin5sWhateverTheBroker(t *testing.T) {
 			})
 		}
 	}
+}
+
+// placeOrdersUntilStopped turns alpha's auto-approve on and submits
+// orders to beta from new carts until the test ends or beta stops
+// answering; it counts the orders placed.
+func placeOrdersUntilStopped(t *testing.T, addrs map[string]string) *atomic.Int64 {
+	t.Helper()
+	alpha, beta := "http://"+addrs["alpha"], "http://"+addrs["beta"]
+	st.Must(t, st.Call(t, "PUT", alpha+"/api/auto-approve", map[string]bool{"enabled": true}), 200)
+	var placed atomic.Int64
+	done := make(chan struct{})
+	t.Cleanup(func() { close(done) })
+	go func() {
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			var cart struct{ GUID string }
+			if postJSON(beta+"/api/carts", nil, &cart) != nil ||
+				postJSON(beta+"/api/carts/"+cart.GUID+"/load", nil, nil) != nil ||
+				postJSON(beta+"/api/carts/"+cart.GUID+"/submit", map[string]any{"product": "widget", "price_cents": 1000}, nil) != nil {
+				return // stopping
+			}
+			placed.Add(1)
+		}
+	}()
+	return &placed
+}
+
+// postJSON posts body (nil: none) and decodes a 2xx answer into out.
+func postJSON(url string, body, out any) error {
+	var r io.Reader = http.NoBody
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		r = bytes.NewReader(b)
+	}
+	res, err := httpClient.Post(url, "application/json", r)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	if res.StatusCode/100 != 2 {
+		return fmt.Errorf("%s: %s", url, res.Status)
+	}
+	if out == nil {
+		return nil
+	}
+	return json.NewDecoder(res.Body).Decode(out)
 }
 
 // startBrokerProcess runs the embedded broker as a process of its own, so
