@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"net"
+	"os"
 	"strings"
 
 	"eventually/internal/system"
@@ -31,6 +32,7 @@ const (
 	// Browser safety (server.Browser): comma-separated lists.
 	EnvDashboardOrigins = "EVENTUALLY_DASHBOARD_ORIGINS"
 	EnvAllowedHosts     = "EVENTUALLY_ALLOWED_HOSTS"
+	EnvInstance         = "EVENTUALLY_INSTANCE"
 )
 
 // envVar is one variable the binary reads, with what the usage text says of it.
@@ -53,6 +55,7 @@ func envVars() []envVar {
 		envVar{EnvAutoApprove, "1: alpha approves captured orders at once"},
 		envVar{EnvDashboardOrigins, "origins whose pages may change state, comma-separated (default overlord's: http://<overlord addr>)"},
 		envVar{EnvAllowedHosts, "host[:port] names the services answer to besides their address and localhost, comma-separated"},
+		envVar{EnvInstance, "this process's name among a service's instances, on its log lines, /readyz and messages (default host-pid)"},
 	)
 }
 
@@ -71,6 +74,8 @@ type config struct {
 	// AllowedHosts are the extra names the services answer to, as
 	// docker compose's service names.
 	AllowedHosts []string
+	// Instance names this process among a service's instances.
+	Instance string
 }
 
 // browser is what the configuration lets web pages do (server.Browser).
@@ -117,7 +122,18 @@ func loadConfig(getenv func(string) string) (config, error) {
 		AutoApprove:      auto == "1" || auto == "true",
 		DashboardOrigins: origins,
 		AllowedHosts:     hosts,
+		Instance:         or(EnvInstance, defaultInstance()),
 	}, nil
+}
+
+// defaultInstance is host-pid: unique among the processes of a machine,
+// and telling which machine on a shared broker.
+func defaultInstance() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "host"
+	}
+	return fmt.Sprintf("%s-%d", host, os.Getpid())
 }
 
 // dashboardOrigins reads EVENTUALLY_DASHBOARD_ORIGINS; empty, they are

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -134,5 +135,25 @@ func TestDashboardOriginsAndAllowedHosts(t *testing.T) {
 		if _, err := loadConfig(func(k string) string { return map[string]string{name: bad}[k] }); err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("%s=%q: %v, want an error naming %s", name, bad, err, name)
 		}
+	}
+}
+
+// The instance is host-pid unless configured; services get it.
+func TestInstanceDefaultsToHostPid(t *testing.T) {
+	cfg, err := loadConfig(func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("-%d", os.Getpid()); !strings.HasSuffix(cfg.Instance, want) {
+		t.Errorf("default instance %q: want host-pid", cfg.Instance)
+	}
+	cfg, err = loadConfig(func(k string) string {
+		if k == EnvInstance {
+			return "charlie-2"
+		}
+		return ""
+	})
+	if err != nil || cfg.Instance != "charlie-2" {
+		t.Errorf("instance %q (%v), want charlie-2", cfg.Instance, err)
 	}
 }

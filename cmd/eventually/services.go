@@ -39,7 +39,7 @@ func runServices(ctx context.Context, cfg config, names []string, stdout io.Writ
 		closers = append(closers, closer)
 		svc, err := system.Build(name, service.Config{
 			Addr: cfg.Addrs[name], DataDir: cfg.DataDir, BrokerURL: url, Stage: cfg.Stage, Logger: logger,
-			Browser: cfg.browser(),
+			Browser: cfg.browser(), Instance: cfg.Instance,
 		}, system.Options{AutoApprove: cfg.AutoApprove})
 		if err != nil {
 			return err

@@ -8,9 +8,10 @@ import (
 
 // Readiness is the answer of /readyz.
 type Readiness struct {
-	Status  string `json:"status"` // "ready" or "not ready"
-	Service string `json:"service"`
-	Reason  string `json:"reason,omitempty"` // why not ready
+	Status   string `json:"status"` // "ready" or "not ready"
+	Service  string `json:"service"`
+	Instance string `json:"instance,omitempty"`
+	Reason   string `json:"reason,omitempty"` // why not ready
 }
 
 // probes adds /healthz, liveness: 200 whenever the process serves HTTP,
@@ -25,9 +26,9 @@ func probes(e *echo.Echo, cfg Config) {
 	e.GET("/readyz", func(c echo.Context) error {
 		if cfg.Ready != nil {
 			if err := cfg.Ready(); err != nil {
-				return c.JSON(http.StatusServiceUnavailable, Readiness{Status: "not ready", Service: cfg.Service, Reason: err.Error()})
+				return c.JSON(http.StatusServiceUnavailable, Readiness{Status: "not ready", Service: cfg.Service, Instance: cfg.Instance, Reason: err.Error()})
 			}
 		}
-		return c.JSON(http.StatusOK, Readiness{Status: "ready", Service: cfg.Service})
+		return c.JSON(http.StatusOK, Readiness{Status: "ready", Service: cfg.Service, Instance: cfg.Instance})
 	})
 }

@@ -32,9 +32,12 @@ const MaxBody = "64K"
 // Config is what every service's server needs.
 type Config struct {
 	Service string
-	Logger  *slog.Logger
-	Stage   *stage.Stage
-	Live    *Live
+	// Instance names this process among the service's instances; /readyz
+	// says it. Optional.
+	Instance string
+	Logger   *slog.Logger
+	Stage    *stage.Stage
+	Live     *Live
 	// Ready is nil when the service takes part in the message flow, else
 	// why not; /readyz answers 503 with the reason until it does.
 	Ready func() error

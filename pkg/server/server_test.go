@@ -216,7 +216,7 @@ func TestHealthIsLivenessReadyzIsReadiness(t *testing.T) {
 	var mu sync.Mutex
 	reason := errors.New("consumer alpha on order.charged: not subscribed")
 	st, _ := stage.New(stage.Max)
-	e := New(Config{Service: "alpha", Logger: logging.Discard(), Stage: st, Live: NewLive(),
+	e := New(Config{Service: "alpha", Instance: "alpha-2", Logger: logging.Discard(), Stage: st, Live: NewLive(),
 		Browser: Browser{Hosts: []string{"example.com"}},
 		Ready: func() error {
 			mu.Lock()
@@ -235,7 +235,7 @@ func TestHealthIsLivenessReadyzIsReadiness(t *testing.T) {
 	if code, _ := get("/healthz"); code != 200 {
 		t.Errorf("/healthz while not ready: %d, want 200 (the process is alive)", code)
 	}
-	if code, r := get("/readyz"); code != 503 || r.Status != "not ready" || r.Reason != reason.Error() || r.Service != "alpha" {
+	if code, r := get("/readyz"); code != 503 || r.Status != "not ready" || r.Reason != reason.Error() || r.Service != "alpha" || r.Instance != "alpha-2" {
 		t.Errorf("/readyz while not ready: %d %+v, want 503 with the reason", code, r)
 	}
 	mu.Lock()

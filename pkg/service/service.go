@@ -32,6 +32,9 @@ type Config struct {
 	Stage     int    // 0..5: problems 1..Stage are solved
 	Logger    *slog.Logger
 	Browser   server.Browser // which web pages may call it
+	// Instance names this process among the service's instances: on every
+	// log line, in /readyz, and on every message it produces. Optional.
+	Instance string
 }
 
 // Parts are a running service's shared pieces.
@@ -52,6 +55,9 @@ func New(name string, cfg Config, models ...any) (*Parts, error) {
 	if cfg.Logger == nil {
 		return nil, errors.New(name + ": a logger is required")
 	}
+	if cfg.Instance != "" {
+		cfg.Logger = cfg.Logger.With("instance", cfg.Instance)
+	}
 	st, err := stage.New(cfg.Stage)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
@@ -69,7 +75,7 @@ func New(name string, cfg Config, models ...any) (*Parts, error) {
 	}
 	p := &Parts{Name: name, DB: db, Stage: st, Live: server.NewLive(), Logger: cfg.Logger}
 	p.Bus, err = messaging.New(messaging.Config{
-		Service: name, BrokerURL: cfg.BrokerURL, Logger: cfg.Logger,
+		Service: name, Instance: cfg.Instance, BrokerURL: cfg.BrokerURL, Logger: cfg.Logger,
 		Store:        withFaults(store, cfg.Logger),
 		BeforeHandle: ownRequestIDs(st),
 		OnCommit:     p.Live.Changed,
@@ -78,7 +84,8 @@ func New(name string, cfg Config, models ...any) (*Parts, error) {
 		sqlite.Close(db)
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	p.HTTP = server.New(server.Config{Service: name, Logger: cfg.Logger, Stage: st, Live: p.Live, Ready: p.Bus.Health, Browser: cfg.Browser})
+	p.HTTP = server.New(server.Config{Service: name, Instance: cfg.Instance, Logger: cfg.Logger, Stage: st, Live: p.Live,
+		Ready: p.Bus.Health, Browser: cfg.Browser})
 	// The events this service produces and consumes, with their schemas.
 	contracts := events.ContractsOf(name)
 	p.HTTP.GET("/api/contracts", func(c echo.Context) error { return c.JSON(http.StatusOK, contracts) })
