@@ -4,11 +4,14 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strconv"
 	"strings"
+	"time"
 
 	"eventually/internal/system"
 	"eventually/pkg/server"
 	"eventually/pkg/stage"
+	"eventually/pkg/stream"
 )
 
 // Defaults of the design brief; the services' addresses are in the table
@@ -33,6 +36,10 @@ const (
 	EnvDashboardOrigins = "EVENTUALLY_DASHBOARD_ORIGINS"
 	EnvAllowedHosts     = "EVENTUALLY_ALLOWED_HOSTS"
 	EnvInstance         = "EVENTUALLY_INSTANCE"
+	EnvStreamReplicas   = "EVENTUALLY_STREAM_REPLICAS"
+	EnvStreamMaxAge     = "EVENTUALLY_STREAM_MAX_AGE"
+	EnvStreamMaxBytes   = "EVENTUALLY_STREAM_MAX_BYTES"
+	EnvNATSMonitorAddr  = "EVENTUALLY_NATS_MONITOR_ADDR"
 )
 
 // envVar is one variable the binary reads, with what the usage text says of it.
@@ -56,6 +63,10 @@ func envVars() []envVar {
 		envVar{EnvDashboardOrigins, "origins whose pages may change state, comma-separated (default overlord's: http://<overlord addr>)"},
 		envVar{EnvAllowedHosts, "host[:port] names the services answer to besides their address and localhost, comma-separated"},
 		envVar{EnvInstance, "this process's name among a service's instances, on its log lines, /readyz and messages (default host-pid)"},
+		envVar{EnvStreamReplicas, "servers of a cluster that keep the stream (default 1; applied at create, updated at start)"},
+		envVar{EnvStreamMaxAge, "the stream drops messages older than this, e.g. 720h (default 30 days)"},
+		envVar{EnvStreamMaxBytes, "the stream drops its oldest messages beyond this many bytes (default 1073741824)"},
+		envVar{EnvNATSMonitorAddr, "the embedded broker's monitoring port, e.g. 127.0.0.1:8222 (default off)"},
 	)
 }
 
@@ -76,6 +87,10 @@ type config struct {
 	AllowedHosts []string
 	// Instance names this process among a service's instances.
 	Instance string
+	// Stream is the stream's replicas and limits.
+	Stream stream.Limits
+	// NATSMonitorAddr opens the embedded broker's monitoring port.
+	NATSMonitorAddr string
 }
 
 // browser is what the configuration lets web pages do (server.Browser).
@@ -112,6 +127,10 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if err != nil {
 		return config{}, err
 	}
+	limits, err := streamLimits(getenv)
+	if err != nil {
+		return config{}, err
+	}
 	return config{
 		Stage:            st,
 		DataDir:          or(EnvDataDir, DefaultDataDir),
@@ -123,7 +142,37 @@ func loadConfig(getenv func(string) string) (config, error) {
 		DashboardOrigins: origins,
 		AllowedHosts:     hosts,
 		Instance:         or(EnvInstance, defaultInstance()),
+		Stream:           limits,
+		NATSMonitorAddr:  getenv(EnvNATSMonitorAddr),
 	}, nil
+}
+
+// streamLimits reads the stream's replicas and limits; empty ones are the
+// defaults (stream.Limits).
+func streamLimits(getenv func(string) string) (stream.Limits, error) {
+	var l stream.Limits
+	if v := getenv(EnvStreamReplicas); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 5 {
+			return l, fmt.Errorf("%s=%q: want 1 to 5 (a cluster keeps at most 5 copies)", EnvStreamReplicas, v)
+		}
+		l.Replicas = n
+	}
+	if v := getenv(EnvStreamMaxAge); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return l, fmt.Errorf("%s=%q: want a positive duration such as 720h", EnvStreamMaxAge, v)
+		}
+		l.MaxAge = d
+	}
+	if v := getenv(EnvStreamMaxBytes); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1<<20 {
+			return l, fmt.Errorf("%s=%q: want a number of bytes, at least 1048576", EnvStreamMaxBytes, v)
+		}
+		l.MaxBytes = n
+	}
+	return l, nil
 }
 
 // defaultInstance is host-pid: unique among the processes of a machine,

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"eventually/internal/system"
 )
@@ -155,5 +156,27 @@ func TestInstanceDefaultsToHostPid(t *testing.T) {
 	})
 	if err != nil || cfg.Instance != "charlie-2" {
 		t.Errorf("instance %q (%v), want charlie-2", cfg.Instance, err)
+	}
+}
+
+// The stream's replicas and limits are read, or refused with the reason.
+func TestStreamLimitsFromTheEnvironment(t *testing.T) {
+	env := map[string]string{EnvStreamReplicas: "3", EnvStreamMaxAge: "48h", EnvStreamMaxBytes: "67108864"}
+	cfg, err := loadConfig(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Stream.Replicas != 3 || cfg.Stream.MaxAge != 48*time.Hour || cfg.Stream.MaxBytes != 64<<20 {
+		t.Fatalf("limits %+v", cfg.Stream)
+	}
+	for k, v := range map[string]string{EnvStreamReplicas: "0", EnvStreamMaxAge: "soon", EnvStreamMaxBytes: "12"} {
+		if _, err := loadConfig(func(key string) string {
+			if key == k {
+				return v
+			}
+			return ""
+		}); err == nil || !strings.Contains(err.Error(), k) {
+			t.Errorf("%s=%s: %v, want an error naming it", k, v, err)
+		}
 	}
 }

@@ -39,7 +39,7 @@ func runServices(ctx context.Context, cfg config, names []string, stdout io.Writ
 		closers = append(closers, closer)
 		svc, err := system.Build(name, service.Config{
 			Addr: cfg.Addrs[name], DataDir: cfg.DataDir, BrokerURL: url, Stage: cfg.Stage, Logger: logger,
-			Browser: cfg.browser(), Instance: cfg.Instance,
+			Browser: cfg.browser(), Instance: cfg.Instance, Stream: cfg.Stream,
 		}, system.Options{AutoApprove: cfg.AutoApprove})
 		if err != nil {
 			return err
@@ -81,7 +81,7 @@ func startBroker(cfg config, also io.Writer) (*broker.Broker, io.Closer, error) 
 	if err != nil {
 		return nil, nil, fmt.Errorf("broker: %w", err)
 	}
-	b, err := broker.Start(cfg.NATSAddr, cfg.DataDir, broker.WithLogger(logger))
+	b, err := broker.Start(cfg.NATSAddr, cfg.DataDir, broker.WithLogger(logger), broker.WithMonitor(cfg.NATSMonitorAddr))
 	if err != nil {
 		closeLog.Close()
 		return nil, nil, err

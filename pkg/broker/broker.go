@@ -22,8 +22,9 @@ import (
 // files under the data dir. It is the same server a team runs standalone;
 // embedding it only saves a process during the talk and in tests.
 type Broker struct {
-	opts   *server.Options
-	logger *slog.Logger
+	opts        *server.Options
+	logger      *slog.Logger
+	monitorAddr string
 
 	mu  sync.Mutex
 	srv *server.Server // replaced when the broker restarts (supervise)
@@ -64,6 +65,16 @@ func Start(addr, dataDir string, options ...Option) (*Broker, error) {
 		JetStreamMaxMemory: 64 << 20,
 		JetStreamMaxStore:  4 << 30,
 		NoSigs:             true,
+	}
+	if b.monitorAddr != "" {
+		mhost, mport, err := net.SplitHostPort(b.monitorAddr)
+		if err != nil {
+			return nil, fmt.Errorf("broker monitoring address %q: %w", b.monitorAddr, err)
+		}
+		if b.opts.HTTPPort, err = strconv.Atoi(mport); err != nil {
+			return nil, fmt.Errorf("broker monitoring address %q: bad port", b.monitorAddr)
+		}
+		b.opts.HTTPHost = mhost
 	}
 	if err := b.start(); err != nil {
 		return nil, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -79,5 +80,28 @@ func TestBusyAddressIsNamed(t *testing.T) {
 	}
 	if took := time.Since(start); took > 2*time.Second {
 		t.Errorf("took %s to find the address busy", took)
+	}
+}
+
+// The monitoring port is closed unless asked for, then answers /varz.
+func TestMonitoringPortOnRequest(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	b, err := Start("127.0.0.1:0", t.TempDir(), WithMonitor(addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Shutdown()
+	res, err := http.Get("http://" + addr + "/varz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Fatalf("/varz: %s", res.Status)
 	}
 }

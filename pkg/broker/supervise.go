@@ -17,6 +17,12 @@ func WithLogger(logger *slog.Logger) Option {
 	return func(b *Broker) { b.logger = logger }
 }
 
+// WithMonitor opens the server's HTTP monitoring port (/varz, /jsz, ...)
+// at addr ("host:port"); empty leaves it closed.
+func WithMonitor(addr string) Option {
+	return func(b *Broker) { b.monitorAddr = addr }
+}
+
 // superviseEvery is how often the broker looks at its store.
 const superviseEvery = time.Second
 

@@ -22,6 +22,7 @@ import (
 	"eventually/pkg/server"
 	"eventually/pkg/sqlite"
 	"eventually/pkg/stage"
+	"eventually/pkg/stream"
 )
 
 // Config is what every service is started with.
@@ -35,6 +36,8 @@ type Config struct {
 	// Instance names this process among the service's instances: on every
 	// log line, in /readyz, and on every message it produces. Optional.
 	Instance string
+	// Stream is the stream's replicas and limits (zero: the defaults).
+	Stream stream.Limits
 }
 
 // Parts are a running service's shared pieces.
@@ -75,7 +78,7 @@ func New(name string, cfg Config, models ...any) (*Parts, error) {
 	}
 	p := &Parts{Name: name, DB: db, Stage: st, Live: server.NewLive(), Logger: cfg.Logger}
 	p.Bus, err = messaging.New(messaging.Config{
-		Service: name, Instance: cfg.Instance, BrokerURL: cfg.BrokerURL, Logger: cfg.Logger,
+		Service: name, Instance: cfg.Instance, BrokerURL: cfg.BrokerURL, Logger: cfg.Logger, Stream: cfg.Stream,
 		Store:        withFaults(store, cfg.Logger),
 		BeforeHandle: ownRequestIDs(st),
 		OnCommit:     p.Live.Changed,
