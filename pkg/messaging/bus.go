@@ -11,6 +11,7 @@
 package messaging
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -208,6 +209,13 @@ func (b *Bus) Run(ctx context.Context) error {
 	b.relay.publish = writer.Write
 
 	g, ctx := errgroup.WithContext(ctx)
+	if one, ok := b.cfg.Store.(OneInstance); ok && one.OneInstance() {
+		lease, err := b.takeLease(ctx)
+		if err != nil || lease == nil {
+			return err
+		}
+		g.Go(func() error { return lease.Keep(ctx) })
+	}
 	g.Go(func() error {
 		b.relay.Run(ctx)
 		return nil
@@ -218,6 +226,29 @@ func (b *Bus) Run(ctx context.Context) error {
 		return nil
 	})
 	return g.Wait()
+}
+
+// takeLease claims the service's lease on the broker, retrying while the
+// broker is away; nil with no error means ctx ended first.
+func (b *Bus) takeLease(ctx context.Context) (*stream.Lease, error) {
+	holder := cmp.Or(b.cfg.Instance, b.cfg.Service+"-"+watermill.NewShortUUID())
+	for delay := 100 * time.Millisecond; ; delay = min(delay*2, 5*time.Second) {
+		lease, err := stream.TakeLease(ctx, b.conn, b.cfg.Service, holder)
+		switch {
+		case err == nil:
+			return lease, nil
+		case errors.Is(err, stream.ErrLeaseHeld):
+			return nil, fmt.Errorf("%s: another instance runs on this broker (%w), and this one keeps its state "+
+				"in a database file of its own: two would split it. Stop the other; on SQLite a service runs "+
+				"as one instance per broker", b.cfg.Service, err)
+		case ctx.Err() != nil:
+			return nil, nil
+		}
+		b.cfg.Logger.Warn("broker not ready for the instance lease, retrying", "error", err)
+		if !sleep(ctx, delay) {
+			return nil, nil
+		}
+	}
 }
 
 // runConsumers provisions the stream and the durable consumers, retrying

@@ -36,6 +36,15 @@ type Store interface {
 	FirstDelivery(tx *gorm.DB, consumer, messageUUID string) (bool, error)
 }
 
+// OneInstance is implemented by a Store that is right only while one
+// instance of the service uses it, such as a database file of that
+// instance: a second instance with a file of its own would split the
+// service's state. The bus of such a store holds a lease on the broker
+// and refuses to run while another instance holds it.
+type OneInstance interface {
+	OneInstance() bool
+}
+
 // OutboxMessage is an event written in the same transaction as the state
 // change that caused it, waiting to be relayed to the broker.
 type OutboxMessage struct {

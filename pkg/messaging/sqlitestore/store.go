@@ -109,3 +109,8 @@ func (s *Store) Unpublished(ctx context.Context, limit int) ([]messaging.OutboxM
 	}
 	return batch, nil
 }
+
+// OneInstance implements messaging.OneInstance: a SQLite file belongs to
+// one instance, and a second instance with a file of its own would split
+// the service's state.
+func (*Store) OneInstance() bool { return true }

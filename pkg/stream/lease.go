@@ -1,0 +1,110 @@
+package stream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// leaseBucket keeps the leases, each a key that expires unless renewed.
+const leaseBucket = "EVENTUALLY_LEASES"
+
+// LeaseTTL is how long a lease outlives its holder's last renewal: a
+// holder that crashed frees it after this.
+const LeaseTTL = 6 * time.Second
+
+// ErrLeaseHeld says another holder keeps the lease alive.
+var ErrLeaseHeld = errors.New("the lease is held")
+
+// Lease is one holder's claim on a name, kept on the broker.
+type Lease struct {
+	kv     jetstream.KeyValue
+	key    string
+	holder string
+	rev    uint64
+}
+
+// TakeLease claims key for holder. When another holder has it, it waits
+// up to LeaseTTL for the lease to lapse (a holder that crashed stops
+// renewing it); if it is renewed meanwhile, the answer is ErrLeaseHeld,
+// naming the holder.
+func TakeLease(ctx context.Context, nc *nats.Conn, key, holder string) (*Lease, error) {
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: leaseBucket, TTL: LeaseTTL, Storage: jetstream.FileStorage})
+	if err != nil {
+		return nil, fmt.Errorf("lease bucket: %w", err)
+	}
+	deadline := time.Now().Add(LeaseTTL + time.Second)
+	for {
+		rev, err := kv.Create(ctx, key, []byte(holder))
+		if err == nil {
+			return &Lease{kv: kv, key: key, holder: holder, rev: rev}, nil
+		}
+		if !errors.Is(err, jetstream.ErrKeyExists) {
+			return nil, fmt.Errorf("take lease %s: %w", key, err)
+		}
+		held, err := kv.Get(ctx, key)
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			continue // lapsed between the two calls
+		}
+		if err != nil {
+			return nil, fmt.Errorf("take lease %s: %w", key, err)
+		}
+		if string(held.Value()) == holder { // our own, from before a restart
+			if rev, err := kv.Update(ctx, key, []byte(holder), held.Revision()); err == nil {
+				return &Lease{kv: kv, key: key, holder: holder, rev: rev}, nil
+			}
+			continue
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("%w by %s", ErrLeaseHeld, held.Value())
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(LeaseTTL / 6):
+		}
+	}
+}
+
+// Keep renews the lease until ctx is done, then releases it. It returns
+// an error if the lease was lost (another holder took it after this one
+// failed to renew in time).
+func (l *Lease) Keep(ctx context.Context) error {
+	t := time.NewTicker(LeaseTTL / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			l.release()
+			return nil
+		case <-t.C:
+		}
+		rev, err := l.kv.Update(ctx, l.key, []byte(l.holder), l.rev)
+		switch {
+		case err == nil:
+			l.rev = rev
+		case ctx.Err() != nil:
+			l.release()
+			return nil
+		case errors.Is(err, jetstream.ErrKeyExists), errors.Is(err, jetstream.ErrKeyNotFound):
+			return fmt.Errorf("lease %s lost: %w", l.key, err)
+		}
+		// Any other error (the broker away) is retried at the next tick;
+		// the lease lapses only after LeaseTTL without renewal.
+	}
+}
+
+// release frees the lease at once, so the next holder need not wait.
+func (l *Lease) release() {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_ = l.kv.Delete(ctx, l.key, jetstream.LastRevision(l.rev))
+}
