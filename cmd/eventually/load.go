@@ -31,8 +31,10 @@ func loadCommand(ctx context.Context, cfg config, args []string, stdout io.Write
 	flags.DurationVar(&opts.Timeout, "timeout", 30*time.Second, "how long an order may take before it counts as lost")
 	flags.BoolVar(&opts.Rebuild, "rebuild", true, "time overlord's rebuild of the run's messages")
 	flags.IntVar(&opts.RebuildSize, "rebuild-size", 0, "before the rebuild, fill the stream with copies of the run's messages up to about this many")
-	target := flags.String("target", "", "drive a running system: `default` (the EVENTUALLY_* addresses) or\n"+
-		"alpha=URL,beta=URL,charlie=URL,nats=URL (the ones left out are the configured ones)")
+	var target repeated
+	flags.Var(&target, "target", "drive a running system: `default` (the EVENTUALLY_* addresses), or name=URL\n"+
+		"for alpha, beta, charlie, nats, one per --target (the ones left out are the configured\n"+
+		"ones); nats= takes a comma-separated list of servers, as EVENTUALLY_NATS_URL does")
 	asJSON := flags.Bool("json", false, "print the figures as JSON")
 	if err := flags.Parse(args); err != nil {
 		return fmt.Errorf("load: %w", err)
@@ -43,8 +45,8 @@ func loadCommand(ctx context.Context, cfg config, args []string, stdout io.Write
 	opts.Progress = os.Stderr
 
 	var report load.Report
-	if *target != "" {
-		targets, err := parseTargets(cfg, *target)
+	if len(target) > 0 {
+		targets, err := parseTargets(cfg, target)
 		if err != nil {
 			return err
 		}
@@ -122,22 +124,23 @@ func loadOwnSystem(ctx context.Context, cfg config, opts load.Options) (load.Rep
 	return report, nil
 }
 
-// parseTargets reads --target.
-func parseTargets(cfg config, spec string) (load.Targets, error) {
+// parseTargets reads the --target flags.
+func parseTargets(cfg config, specs []string) (load.Targets, error) {
 	nats := cfg.NATSURL
 	if nats == "" {
 		nats = "nats://" + cfg.NATSAddr
 	}
 	urls := map[string]string{"alpha": "http://" + cfg.Addrs["alpha"], "beta": "http://" + cfg.Addrs["beta"],
 		"charlie": "http://" + cfg.Addrs["charlie"], "nats": nats}
-	if spec != "default" {
-		for _, part := range strings.Split(spec, ",") {
-			name, url, ok := strings.Cut(strings.TrimSpace(part), "=")
-			if _, known := urls[name]; !ok || !known || url == "" {
-				return load.Targets{}, fmt.Errorf("load: --target %q: want default, or name=URL pairs of alpha, beta, charlie, nats", part)
-			}
-			urls[name] = strings.TrimSuffix(url, "/")
+	for _, spec := range specs {
+		if spec == "default" {
+			continue
 		}
+		name, url, ok := strings.Cut(strings.TrimSpace(spec), "=")
+		if _, known := urls[name]; !ok || !known || url == "" {
+			return load.Targets{}, fmt.Errorf("load: --target %q: want default, or name=URL for alpha, beta, charlie or nats", spec)
+		}
+		urls[name] = strings.TrimSuffix(url, "/")
 	}
 	return load.Targets{Alpha: urls["alpha"], Beta: urls["beta"], Charlie: urls["charlie"], Broker: urls["nats"]}, nil
 }

@@ -20,7 +20,7 @@ func poisonCommand(ctx context.Context, cfg config, args []string, stdout io.Wri
 	}
 	flags := flag.NewFlagSet("poison replay", flag.ContinueOnError)
 	flags.SetOutput(stdout)
-	var ids idList
+	var ids repeated
 	flags.Var(&ids, "id", "a poison message's UUID or its original message's UUID (repeatable; none: all)")
 	if err := flags.Parse(args[1:]); err != nil {
 		return err
@@ -37,12 +37,12 @@ func poisonCommand(ctx context.Context, cfg config, args []string, stdout io.Wri
 	return nil
 }
 
-// idList is a repeatable string flag.
-type idList []string
+// repeated is a string flag that may be given more than once.
+type repeated []string
 
-func (l *idList) String() string { return strings.Join(*l, ",") }
+func (l *repeated) String() string { return strings.Join(*l, " ") }
 
-func (l *idList) Set(v string) error {
+func (l *repeated) Set(v string) error {
 	*l = append(*l, v)
 	return nil
 }
