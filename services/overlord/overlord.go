@@ -47,7 +47,7 @@ func New(cfg Config) (*Overlord, error) {
 }
 
 func build(cfg Config) (*Overlord, error) {
-	parts, err := service.New(Name, cfg.Config, &Message{})
+	parts, err := service.New(Name, cfg.Config, &Message{}, &resetFence{})
 	if err != nil {
 		return nil, err
 	}

@@ -105,6 +105,9 @@ func rebuildFile(ctx context.Context, dataDir, brokerURL string) (int, error) {
 		return 0, fmt.Errorf("open %s: %w", tmp, err)
 	}
 	n, err := fill(ctx, db, brokerURL)
+	if err == nil {
+		err = carryFence(path, db) // a reset holds for the rebuilt store too
+	}
 	if cerr := sqlite.Close(db); err == nil && cerr != nil {
 		err = fmt.Errorf("close %s: %w", tmp, cerr)
 	}
@@ -224,7 +227,8 @@ func swapIn(ctx context.Context, db *gorm.DB, before int64) error {
 				return fmt.Errorf("index %s: %w", field, err)
 			}
 		}
-		return nil
+		// The old table's reset trigger went with it.
+		return applyFence(tx)
 	})
 }
 
