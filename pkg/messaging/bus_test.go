@@ -55,6 +55,41 @@ func startTestBus(t *testing.T, brokerURL, dbPath, service string, register func
 	return tb
 }
 
+// startProducer starts the bus that publishes settings.changed.
+func startProducer(t *testing.T, dir, brokerURL string) *testBus {
+	t.Helper()
+	return startTestBus(t, brokerURL, filepath.Join(dir, "producer.db"), "producer", func(*Bus) {})
+}
+
+// onSettings registers fn as the consumer's settings.changed handler.
+func onSettings(fn func(ctx context.Context, ev *events.SettingsChanged) error) func(*Bus) {
+	return func(b *Bus) {
+		Handle(b, func(ctx context.Context, _ *Tx, ev *events.SettingsChanged) error { return fn(ctx, ev) })
+	}
+}
+
+// versionsSeen records the settings versions a consumer handled, in order.
+type versionsSeen struct {
+	mu   sync.Mutex
+	seen []int64
+}
+
+// consume registers the recording handler on b.
+func (v *versionsSeen) consume(b *Bus) {
+	Handle(b, func(ctx context.Context, tx *Tx, ev *events.SettingsChanged) error {
+		v.mu.Lock()
+		defer v.mu.Unlock()
+		v.seen = append(v.seen, ev.Version)
+		return nil
+	})
+}
+
+func (v *versionsSeen) now() []int64 {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return slices.Clone(v.seen)
+}
+
 // testMaxDeliveries keeps a test of a message that always fails short:
 // deliveries come 1 s, then 2 s apart.
 const testMaxDeliveries = 3
@@ -98,24 +133,11 @@ func publishSettings(t *testing.T, b *Bus, version int64) {
 // even with an empty inbox: its durable consumer survived the restart.
 func TestDurableConsumerSurvivesRestart(t *testing.T) {
 	dir, broker := startTestBroker(t)
-	producer := startTestBus(t, broker.URL(), filepath.Join(dir, "producer.db"), "producer", func(*Bus) {})
+	producer := startProducer(t, dir, broker.URL())
 	defer producer.stop()
 
-	var mu sync.Mutex
-	var seen []int64
-	consume := func(b *Bus) {
-		Handle(b, func(ctx context.Context, tx *Tx, ev *events.SettingsChanged) error {
-			mu.Lock()
-			defer mu.Unlock()
-			seen = append(seen, ev.Version)
-			return nil
-		})
-	}
-	seenNow := func() []int64 {
-		mu.Lock()
-		defer mu.Unlock()
-		return slices.Clone(seen)
-	}
+	var handled versionsSeen
+	consume, seenNow := handled.consume, handled.now
 	first := startTestBus(t, broker.URL(), filepath.Join(dir, "consumer-1.db"), "consumer", consume)
 	for v := int64(1); v <= 3; v++ {
 		publishSettings(t, producer.Bus, v)
@@ -142,17 +164,15 @@ func TestDurableConsumerSurvivesRestart(t *testing.T) {
 func TestTransientErrorIsRetried(t *testing.T) {
 	dir, broker := startTestBroker(t)
 	var attempts, committed atomic.Int64
-	consumer := startTestBus(t, broker.URL(), filepath.Join(dir, "consumer.db"), "consumer", func(b *Bus) {
-		Handle(b, func(ctx context.Context, tx *Tx, ev *events.SettingsChanged) error {
-			if attempts.Add(1) < 3 {
-				return errors.New("database is locked") // transient: try again
-			}
-			committed.Add(1)
-			return nil
-		})
-	})
+	consumer := startTestBus(t, broker.URL(), filepath.Join(dir, "consumer.db"), "consumer", onSettings(func(ctx context.Context, ev *events.SettingsChanged) error {
+		if attempts.Add(1) < 3 {
+			return errors.New("database is locked") // transient: try again
+		}
+		committed.Add(1)
+		return nil
+	}))
 	defer consumer.stop()
-	producer := startTestBus(t, broker.URL(), filepath.Join(dir, "producer.db"), "producer", func(*Bus) {})
+	producer := startProducer(t, dir, broker.URL())
 	defer producer.stop()
 	publishSettings(t, producer.Bus, 7)
 	waitFor(t, "handled after retries", func() bool { return committed.Load() == 1 })
@@ -167,7 +187,7 @@ func TestTransientErrorIsRetried(t *testing.T) {
 // marks the rest, so a restart publishes nothing again.
 func TestRelayMarksPublished(t *testing.T) {
 	dir, broker := startTestBroker(t)
-	producer := startTestBus(t, broker.URL(), filepath.Join(dir, "producer.db"), "producer", func(*Bus) {})
+	producer := startProducer(t, dir, broker.URL())
 	pending := func() int64 {
 		var n int64
 		if err := producer.db.Model(&OutboxMessage{}).Where("published_at IS NULL").Count(&n).Error; err != nil {
@@ -205,14 +225,12 @@ func TestRelayMarksPublished(t *testing.T) {
 func TestTransientFailurePoisonedOnlyAfterTheLastDelivery(t *testing.T) {
 	dir, broker := startTestBroker(t)
 	var attempts atomic.Int64
-	consumer := startTestBus(t, broker.URL(), filepath.Join(dir, "consumer.db"), "consumer", func(b *Bus) {
-		Handle(b, func(ctx context.Context, tx *Tx, ev *events.SettingsChanged) error {
-			attempts.Add(1)
-			return errors.New("disk I/O error") // transient, every time
-		})
-	})
+	consumer := startTestBus(t, broker.URL(), filepath.Join(dir, "consumer.db"), "consumer", onSettings(func(ctx context.Context, ev *events.SettingsChanged) error {
+		attempts.Add(1)
+		return errors.New("disk I/O error") // transient, every time
+	}))
 	defer consumer.stop()
-	producer := startTestBus(t, broker.URL(), filepath.Join(dir, "producer.db"), "producer", func(*Bus) {})
+	producer := startProducer(t, dir, broker.URL())
 	defer producer.stop()
 	publishSettings(t, producer.Bus, 1)
 
@@ -242,17 +260,15 @@ func TestTransientFailurePoisonedOnlyAfterTheLastDelivery(t *testing.T) {
 func TestShutdownPoisonsNothing(t *testing.T) {
 	dir, broker := startTestBroker(t)
 	started := make(chan struct{}, 1)
-	consumer := startTestBus(t, broker.URL(), filepath.Join(dir, "consumer.db"), "consumer", func(b *Bus) {
-		Handle(b, func(ctx context.Context, tx *Tx, ev *events.SettingsChanged) error {
-			select {
-			case started <- struct{}{}:
-			default:
-			}
-			<-ctx.Done() // a handler still working when the service stops
-			return ctx.Err()
-		})
-	})
-	producer := startTestBus(t, broker.URL(), filepath.Join(dir, "producer.db"), "producer", func(*Bus) {})
+	consumer := startTestBus(t, broker.URL(), filepath.Join(dir, "consumer.db"), "consumer", onSettings(func(ctx context.Context, ev *events.SettingsChanged) error {
+		select {
+		case started <- struct{}{}:
+		default:
+		}
+		<-ctx.Done() // a handler still working when the service stops
+		return ctx.Err()
+	}))
+	producer := startProducer(t, dir, broker.URL())
 	defer producer.stop()
 	publishSettings(t, producer.Bus, 1)
 	waitFor(t, "the handler running", func() bool { return len(started) == 1 })
@@ -268,23 +284,10 @@ func TestShutdownPoisonsNothing(t *testing.T) {
 // while it was stopped, and what comes after; without it, everything.
 func TestStartAtEndSkipsWhatWasMissed(t *testing.T) {
 	dir, broker := startTestBroker(t)
-	producer := startTestBus(t, broker.URL(), filepath.Join(dir, "producer.db"), "producer", func(*Bus) {})
+	producer := startProducer(t, dir, broker.URL())
 	defer producer.stop()
-	var mu sync.Mutex
-	var seen []int64
-	consume := func(b *Bus) {
-		Handle(b, func(ctx context.Context, tx *Tx, ev *events.SettingsChanged) error {
-			mu.Lock()
-			defer mu.Unlock()
-			seen = append(seen, ev.Version)
-			return nil
-		})
-	}
-	seenNow := func() []int64 {
-		mu.Lock()
-		defer mu.Unlock()
-		return slices.Clone(seen)
-	}
+	var handled versionsSeen
+	consume, seenNow := handled.consume, handled.now
 	first := startTestBus(t, broker.URL(), filepath.Join(dir, "consumer.db"), "consumer", consume)
 	publishSettings(t, producer.Bus, 1)
 	waitFor(t, "1 handled", func() bool { return len(seenNow()) == 1 })
@@ -313,17 +316,15 @@ func TestReplayPoisonHandlesOnceAfterTheFix(t *testing.T) {
 	var broken atomic.Bool
 	broken.Store(true)
 	var handled atomic.Int64
-	consumer := startTestBus(t, broker.URL(), filepath.Join(dir, "consumer.db"), "consumer", func(b *Bus) {
-		Handle(b, func(ctx context.Context, tx *Tx, ev *events.SettingsChanged) error {
-			if broken.Load() {
-				return errors.New("disk I/O error")
-			}
-			handled.Add(1)
-			return nil
-		})
-	})
+	consumer := startTestBus(t, broker.URL(), filepath.Join(dir, "consumer.db"), "consumer", onSettings(func(ctx context.Context, ev *events.SettingsChanged) error {
+		if broken.Load() {
+			return errors.New("disk I/O error")
+		}
+		handled.Add(1)
+		return nil
+	}))
 	defer consumer.stop()
-	producer := startTestBus(t, broker.URL(), filepath.Join(dir, "producer.db"), "producer", func(*Bus) {})
+	producer := startProducer(t, dir, broker.URL())
 	defer producer.stop()
 	publishSettings(t, producer.Bus, 1)
 	waitFor(t, "poisoned after the last delivery", func() bool {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"path/filepath"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,18 +16,10 @@ import (
 // again), and the service goes on receiving.
 func TestDeletedConsumerIsNoticedAndCreatedAgain(t *testing.T) {
 	dir, broker := startTestBroker(t)
-	var mu sync.Mutex
-	var seen []int64
-	consumer := startTestBus(t, broker.URL(), filepath.Join(dir, "consumer.db"), "consumer", func(b *Bus) {
-		Handle(b, func(ctx context.Context, tx *Tx, ev *events.SettingsChanged) error {
-			mu.Lock()
-			defer mu.Unlock()
-			seen = append(seen, ev.Version)
-			return nil
-		})
-	})
+	var handled versionsSeen
+	consumer := startTestBus(t, broker.URL(), filepath.Join(dir, "consumer.db"), "consumer", handled.consume)
 	defer consumer.stop()
-	producer := startTestBus(t, broker.URL(), filepath.Join(dir, "producer.db"), "producer", func(*Bus) {})
+	producer := startProducer(t, dir, broker.URL())
 	defer producer.stop()
 
 	if err := stream.DeleteConsumer(context.Background(), broker.URL(), stream.DurableName("consumer", events.NameSettingsChanged)); err != nil {
@@ -42,9 +33,7 @@ func TestDeletedConsumerIsNoticedAndCreatedAgain(t *testing.T) {
 	}
 	publishSettings(t, producer.Bus, 1)
 	waitFor(t, "the change handled through the consumer created again", func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return slices.Contains(seen, 1)
+		return slices.Contains(handled.now(), 1)
 	})
 }
 

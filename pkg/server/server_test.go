@@ -174,9 +174,11 @@ func TestSlowClientIsCutOff(t *testing.T) {
 	defer conn.Close()
 	start := time.Now()
 	fmt.Fprintf(conn, "PUT /api/stage HTTP/1.1\r\nHost: example.com\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{")
-	go func() { // one byte every 50 ms, for up to 20 s
+	go func() { // the client trickles: one byte every 50 ms, for up to 20 s
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
 		for range 400 {
-			time.Sleep(50 * time.Millisecond)
+			<-tick.C
 			if _, err := conn.Write([]byte(" ")); err != nil {
 				return
 			}
