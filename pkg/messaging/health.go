@@ -22,9 +22,6 @@ func (b *Bus) Health() error {
 	return errNotRunning
 }
 
-// Ready reports whether Health is nil.
-func (b *Bus) Ready() bool { return b.Health() == nil }
-
 var errNotRunning = errors.New("not connected to the broker yet")
 
 // watchEvery is how often the readiness check runs.

@@ -40,7 +40,7 @@ func TestSecondInstanceWithItsOwnFileIsRefused(t *testing.T) {
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- first.Run(ctx) }()
-	waitFor(t, "the first instance ready", first.Ready)
+	waitFor(t, "the first instance ready", ready(first))
 
 	second := fileBus(t, broker.URL(), filepath.Join(dir, "two.db"), "producer-2")
 	err := second.Run(context.Background())
@@ -57,7 +57,7 @@ func TestSecondInstanceWithItsOwnFileIsRefused(t *testing.T) {
 	defer stop3()
 	started := time.Now()
 	go func() { _ = third.Run(ctx3) }()
-	waitFor(t, "a new instance after the first stopped", third.Ready)
+	waitFor(t, "a new instance after the first stopped", ready(third))
 	if took := time.Since(started); took > 2*time.Second {
 		t.Errorf("a new instance waited %s for a lease released on stop", took)
 	}

@@ -121,7 +121,7 @@ func benchHops(b *testing.B, inFlight int) {
 		return nil
 	})
 	run(b, bus)
-	if !poll.Until(time.Minute, time.Millisecond, bus.Ready) {
+	if !poll.Until(time.Minute, time.Millisecond, ready(bus)) {
 		b.Fatal("bus not ready within a minute")
 	}
 	b.ResetTimer()

@@ -46,20 +46,14 @@ func (m Message) toWatermill() *message.Message {
 // many times the broker has delivered it, this time included.
 const DeliveryCountKey = "delivery_count"
 
-// Unmarshaler decodes a stream message as every consumer does: Watermill's
+// unmarshal decodes a stream message as every consumer does: Watermill's
 // NATS header format, and a stable ID for a message published by a foreign
 // client without a Watermill UUID, so it reaches a handler (and the poison
 // topic) instead of being redelivered until MaxDeliver. The ID is derived
-// from the stream position, the same on every redelivery.
-type Unmarshaler struct {
-	wmnats.NATSMarshaler
-	// CountDeliveries sets DeliveryCountKey.
-	CountDeliveries bool
-}
-
-// Unmarshal implements wmnats.Unmarshaler.
-func (u Unmarshaler) Unmarshal(m *nats.Msg) (*message.Message, error) {
-	msg, err := u.NATSMarshaler.Unmarshal(m)
+// from the stream position, the same on every redelivery. countDeliveries
+// sets DeliveryCountKey.
+func unmarshal(m *nats.Msg, countDeliveries bool) (*message.Message, error) {
+	msg, err := (&wmnats.NATSMarshaler{}).Unmarshal(m)
 	if err != nil {
 		return nil, err
 	}
@@ -71,7 +65,7 @@ func (u Unmarshaler) Unmarshal(m *nats.Msg) (*message.Message, error) {
 		}
 		msg.UUID = uuid.NewSHA1(uuid.NameSpaceOID, []byte(id)).String()
 	}
-	if u.CountDeliveries && metaErr == nil {
+	if countDeliveries && metaErr == nil {
 		msg.Metadata.Set(DeliveryCountKey, strconv.FormatUint(meta.NumDelivered, 10))
 	}
 	return msg, nil
@@ -91,7 +85,7 @@ func (backoff) WaitTime(delivered uint64) time.Duration {
 
 // decode is a message read from the stream as a Message.
 func decode(m *nats.Msg) (Message, error) {
-	msg, err := Unmarshaler{}.Unmarshal(m)
+	msg, err := unmarshal(m, false)
 	if err != nil {
 		return Message{}, err
 	}

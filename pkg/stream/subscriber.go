@@ -86,7 +86,7 @@ func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *messa
 // handler says; false means the subscriber is stopping (the message is
 // then left to the broker, which delivers it again after AckWait).
 func (s *Subscriber) deliver(ctx context.Context, m *nats.Msg, out chan<- *message.Message) bool {
-	msg, err := Unmarshaler{CountDeliveries: true}.Unmarshal(m)
+	msg, err := unmarshal(m, true)
 	if err != nil {
 		// Not even Watermill's format (headers with several values): it
 		// can never be handled, and must not come back until MaxDeliver.
