@@ -49,7 +49,7 @@ type relay struct {
 	wake    chan struct{}
 	// unmarked are the IDs the broker stored that the store does not say
 	// are published yet. Only the relay's goroutine uses it.
-	unmarked []uint64
+	unmarked map[uint64]bool
 }
 
 const (
@@ -61,7 +61,7 @@ const (
 )
 
 func newRelay(service string, store Store, logger *slog.Logger) *relay {
-	return &relay{service: service, store: store, logger: logger, wake: make(chan struct{}, 1)}
+	return &relay{service: service, store: store, logger: logger, wake: make(chan struct{}, 1), unmarked: map[uint64]bool{}}
 }
 
 // Wake tells the relay there is something to publish. It never blocks.
@@ -151,7 +151,7 @@ func (r *relay) relayBatch(ctx context.Context) (full bool, err error) {
 		return false, err
 	}
 	full = len(rows) == relayBatchSize+len(r.unmarked)
-	rows = slices.DeleteFunc(rows, func(m OutboxMessage) bool { return slices.Contains(r.unmarked, m.ID) })
+	rows = slices.DeleteFunc(rows, func(m OutboxMessage) bool { return r.unmarked[m.ID] })
 	if len(rows) == 0 {
 		return false, nil
 	}
@@ -166,7 +166,7 @@ func (r *relay) relayBatch(ctx context.Context) (full bool, err error) {
 	for i, err := range r.publish(ctx, msgs) {
 		switch {
 		case err == nil:
-			r.unmarked = append(r.unmarked, rows[i].ID)
+			r.unmarked[rows[i].ID] = true
 		case errors.Is(err, stream.ErrUnpublishable):
 			if err := r.setAside(ctx, msgs[i], rows[i].ID, err); err != nil {
 				failed = cmp.Or(failed, err)
@@ -209,10 +209,10 @@ func (r *relay) mark(ctx context.Context) error {
 	if len(r.unmarked) == 0 {
 		return nil
 	}
-	if err := r.store.MarkPublished(ctx, r.unmarked); err != nil {
+	if err := r.store.MarkPublished(ctx, slices.Sorted(maps.Keys(r.unmarked))); err != nil {
 		return err
 	}
-	r.unmarked = r.unmarked[:0]
+	clear(r.unmarked)
 	return nil
 }
 
