@@ -25,7 +25,7 @@ import (
 
 // stopGrace is how long the children have, all together, to stop on
 // SIGTERM before boot kills them: boot must be gone within 5 s of Ctrl-C
-// (the design brief), and the broker still stops after them.
+// (every command does), and the broker still stops after them.
 const stopGrace = 4 * time.Second
 
 // boot starts the broker in this process and every service as a child

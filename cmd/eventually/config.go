@@ -14,7 +14,7 @@ import (
 	"eventually/pkg/stream"
 )
 
-// Defaults of the design brief; the services' addresses are in the table
+// The defaults; the services' addresses are in the table
 // of services (internal/system). docker-compose.yml is checked against
 // these by a test.
 const (
