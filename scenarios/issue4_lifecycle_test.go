@@ -52,9 +52,10 @@ func TestIssue4AfterCartReopensOnFinalized(t *testing.T) {
 // settled, the cart stays locked; when alpha turns the charge into
 // order.finalized, it reopens.
 func TestIssue4BetaReopensOnFinalizedNotCharged(t *testing.T) {
-	s := st.Start(t, st.Options{Stage: 4, AutoApprove: true, Services: []string{"beta", "charlie"}})
+	s := st.Start(t, st.Options{Stage: 4})
 	loadCart(t, s, seedCart)
 	submit(t, s, seedCart)
+	o := waitOrder(t, s, seedCart, "pending") // held by alpha until approved
 	s.PublishRaw("order.charged",
 		map[string]any{"order_guid": "order-elsewhere", "charge_guid": "charge-1", "amount_cents": 1000, "fee_cents": 0,
 			"cart_guid": seedCart},
@@ -64,7 +65,7 @@ func TestIssue4BetaReopensOnFinalizedNotCharged(t *testing.T) {
 		t.Fatalf("cart reopened without order.finalized: %+v", c)
 	}
 
-	s.StartService("alpha") // approves (auto), charlie charges, alpha finalizes
+	approve(t, s, o.GUID) // charlie charges, alpha finalizes
 	st.Eventually(t, wait, "cart reopens after order.finalized", func() bool {
 		return getCart(t, s, seedCart).Status == "open"
 	})

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"slices"
@@ -254,12 +255,27 @@ func urls(cfg config, took time.Duration) string {
 		fmt.Fprintf(&b, "  %-9s %s/  ·  %s/transitions\n", name, u, u)
 	}
 	dashboard := browsable(cfg.Addrs["overlord"])
-	fmt.Fprintf(&b, "  dashboard %s/eventually.html\n", dashboard)
+	fmt.Fprintf(&b, "  dashboard %s/eventually.html%s\n", dashboard, dashboardQuery(cfg))
 	if !slices.Contains(cfg.DashboardOrigins, dashboard) {
 		fmt.Fprintf(&b, "  (%s does not list %s: that dashboard cannot change the stage)\n", EnvDashboardOrigins, dashboard)
 	}
 	b.WriteString("  Ctrl-C stops everything")
 	return b.String()
+}
+
+// dashboardQuery tells the dashboard where the services are when they
+// are not on their default addresses, which it assumes otherwise.
+func dashboardQuery(cfg config) string {
+	q := url.Values{}
+	for _, s := range system.Table() {
+		if s.Name != "overlord" && cfg.Addrs[s.Name] != s.DefaultAddr {
+			q.Set(s.Name, browsable(cfg.Addrs[s.Name]))
+		}
+	}
+	if len(q) == 0 {
+		return ""
+	}
+	return "?" + q.Encode()
 }
 
 // browsable is the URL a browser on this machine opens for a service
@@ -337,7 +353,9 @@ func watchReadiness(ctx context.Context, cfg config, period time.Duration, out *
 		}
 		for _, name := range system.Names {
 			if stopped(name) {
-				notReady[name] = false // boot said so when it stopped it
+				// boot said so when it stopped it; once it is started
+				// again, the next line is that it is ready again.
+				notReady[name] = true
 				continue
 			}
 			err := readiness(ctx, cfg.Addrs[name])

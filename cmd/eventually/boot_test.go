@@ -9,6 +9,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -88,7 +89,10 @@ func TestBootStartsAllAndStopsCleanly(t *testing.T) {
 	// any other page, not.
 	line := readUntil(lines, &output, "dashboard")
 	dashboard := strings.TrimSpace(line[strings.Index(line, "dashboard")+len("dashboard"):])
-	if want := "http://" + addrs["overlord"] + "/eventually.html"; dashboard != want {
+	// Off their default addresses, the services are named in the query.
+	want := "http://" + addrs["overlord"] + "/eventually.html?alpha=http%3A%2F%2F" + url.QueryEscape(addrs["alpha"]) +
+		"&beta=http%3A%2F%2F" + url.QueryEscape(addrs["beta"]) + "&charlie=http%3A%2F%2F" + url.QueryEscape(addrs["charlie"])
+	if dashboard != want {
 		t.Fatalf("dashboard line %q, want %s", line, want)
 	}
 	st.Must(t, st.Call(t, "GET", dashboard, nil), 200)

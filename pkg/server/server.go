@@ -71,11 +71,13 @@ func New(cfg Config) *echo.Echo {
 			HandleError: true,
 			Skipper: func(c echo.Context) bool {
 				// Not the polls of live pages and the dashboard: they would
-				// bury the lines the talk is about.
-				p := c.Path()
-				stagePoll := p == "/api/stage" && c.Request().Method == http.MethodGet
+				// bury the lines the talk is about. A live page's refresh
+				// says X-Live; the dashboard's polls add ?poll=1 (a query,
+				// since a header of its own would cost a preflight).
+				p, r := c.Path(), c.Request()
+				poll := r.Method == http.MethodGet && (p == "/api/stage" || r.Header.Get("X-Live") != "" || c.QueryParam("poll") == "1")
 				probe := p == "/healthz" || p == "/readyz"
-				return stagePoll || probe || p == "/api/changes" || strings.HasPrefix(p, "/assets/")
+				return poll || probe || p == "/api/changes" || strings.HasPrefix(p, "/assets/")
 			},
 			LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
 				cfg.Logger.InfoContext(c.Request().Context(), "http request",
