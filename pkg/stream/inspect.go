@@ -36,6 +36,8 @@ type Consumer struct {
 	Topic      string
 	Pending    uint64 // stored, not yet delivered
 	AckPending int    // delivered, not yet acknowledged
+	// Redelivered were given out again, their ack wait passed.
+	Redelivered int
 }
 
 // Consumers lists the durable consumers of one service.
@@ -45,7 +47,7 @@ func Consumers(ctx context.Context, brokerURL, service string) ([]Consumer, erro
 		for info := range js.Consumers(Name, nats.Context(ctx)) {
 			if strings.HasPrefix(info.Name, service+"_") {
 				out = append(out, Consumer{Name: info.Name, Topic: info.Config.FilterSubject,
-					Pending: info.NumPending, AckPending: info.NumAckPending})
+					Pending: info.NumPending, AckPending: info.NumAckPending, Redelivered: info.NumRedelivered})
 			}
 		}
 		return nil
