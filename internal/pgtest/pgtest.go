@@ -4,8 +4,9 @@
 // database for every test.
 //
 // Postgres refuses to run as root: as root the server runs as the
-// postgres user. Without the Postgres binaries (initdb, postgres) on PATH
-// the tests that need them skip, saying so, and `make test` prints why at
+// postgres user. Without the Postgres binaries (initdb and postgres, on
+// PATH or in Debian's /usr/lib/postgresql/<version>/bin) the tests that
+// need them skip, saying so, and `make test` prints why at
 // the end (test-output/postgres-test-skipped); in CI they fail instead.
 package pgtest
 
@@ -18,6 +19,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -82,17 +84,37 @@ func Start(t testing.TB) string {
 	return urlOf(name)
 }
 
-// binaries are what the server needs, looked up on PATH.
-var binaries = []string{"initdb", "postgres"}
+// binDir is the directory of initdb and postgres: on PATH, else where
+// Debian's postgresql package puts them (the newest version), since it
+// puts them on no PATH.
+func binDir() (string, bool) {
+	if initdb, err := exec.LookPath("initdb"); err == nil {
+		return filepath.Dir(initdb), true
+	}
+	found, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
+	if len(found) == 0 {
+		return "", false
+	}
+	slices.SortFunc(found, func(a, b string) int { return versionOf(a) - versionOf(b) })
+	return filepath.Dir(found[len(found)-1]), true
+}
+
+// versionOf is the major version in /usr/lib/postgresql/<version>/bin/initdb.
+func versionOf(path string) int {
+	n, _ := strconv.Atoi(filepath.Base(filepath.Dir(filepath.Dir(path))))
+	return n
+}
 
 // start initialises a cluster and starts the server; skip says why it
 // cannot run here, err why it failed.
 func start() (skip string, err error) {
-	for _, b := range binaries {
-		if _, err := exec.LookPath(b); err != nil {
-			return fmt.Sprintf("Postgres is not installed (%s not on PATH; on Debian, as root: "+
-				"apt-get update && apt-get install postgresql, and put /usr/lib/postgresql/<version>/bin on PATH)", b), nil
-		}
+	bin, ok := binDir()
+	if !ok {
+		return "Postgres is not installed (no initdb on PATH or in /usr/lib/postgresql/*/bin; " +
+			"on Debian, as root: apt-get update && apt-get install postgresql)", nil
+	}
+	if _, err := os.Stat(filepath.Join(bin, "postgres")); err != nil {
+		return fmt.Sprintf("Postgres is not installed completely: no postgres beside %s", filepath.Join(bin, "initdb")), nil
 	}
 	cred, skip := credential()
 	if skip != "" {
@@ -109,7 +131,7 @@ func start() (skip string, err error) {
 		}
 	}
 	data := filepath.Join(dir, "data")
-	initdb := exec.Command("initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")
+	initdb := exec.Command(filepath.Join(bin, "initdb"), "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")
 	initdb.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 	initdb.Dir = dir
 	if out, err := initdb.CombinedOutput(); err != nil {
@@ -124,7 +146,7 @@ func start() (skip string, err error) {
 		return "", err
 	}
 	// fsync off: a test's data need not survive a crash of the machine.
-	cmd := exec.Command("postgres", "-D", data, "-p", strconv.Itoa(port), "-k", dir,
+	cmd := exec.Command(filepath.Join(bin, "postgres"), "-D", data, "-p", strconv.Itoa(port), "-k", dir,
 		"-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
 		"-c", "full_page_writes=off", "-c", "max_connections=300")
 	cmd.Dir = dir

@@ -82,3 +82,15 @@ func TestConcurrentDuplicateIsDroppedNotAnError(t *testing.T) {
 		t.Fatalf("second instance: first=%v err=%v, want a duplicate without error", r.first, r.err)
 	}
 }
+
+// Any number of instances share the store: it takes no lease on the
+// broker (messaging.OneInstance), unlike a SQLite file's.
+func TestSharedStoreTakesNoLease(t *testing.T) {
+	var store messaging.Store = postgresstore.New(nil)
+	if one, ok := store.(messaging.OneInstance); ok && one.OneInstance() {
+		t.Fatal("the Postgres store asks for one instance per service")
+	}
+	if _, ok := store.(messaging.Claimer); !ok {
+		t.Fatal("the Postgres store lets relays publish a row twice: it claims no rows")
+	}
+}
