@@ -127,3 +127,42 @@ func TestAnOrderIsChargedOnceWhateverArrivesTwice(t *testing.T) {
 		t.Errorf("%d messages poisoned", n)
 	}
 }
+
+// Two alphas hold charged orders for review, and the review timers of
+// both pass them a second later: each order is finalized once, by one of
+// the timers, however the two run into each other.
+func TestReviewTimersOfTwoAlphasFinalizeEachOrderOnce(t *testing.T) {
+	s := st.Start(t, st.Options{Stage: 5, DatabaseURL: pgtest.Start(t), Instances: 2, AutoApprove: true,
+		Services: []string{"alpha", "beta", "charlie"}})
+	for _, alpha := range s.Instances("alpha") {
+		st.Must(t, st.Call(t, "PUT", s.URL(alpha)+"/api/review", map[string]any{"enabled": true, "pass_after_seconds": 1}), 200)
+	}
+	const count = 12
+	betas := s.Instances("beta")
+	for i := range count {
+		var c cart
+		beta := s.URL(betas[i%len(betas)])
+		st.Must(t, st.Call(t, "POST", beta+"/api/carts", nil), 201).JSON(t, &c)
+		st.Must(t, st.Call(t, "POST", beta+"/api/carts/"+c.GUID+"/submit", map[string]any{"product": "widget", "price_cents": 1000}), 202)
+	}
+	var list []order
+	st.Eventually(t, 3*wait, "every order passed its review, and announced", func() bool {
+		list = orders(t, s)
+		done := 0
+		for _, o := range list {
+			if o.Status == "finalized" {
+				done++
+			}
+		}
+		return done == count && s.StreamCount("order.finalized") >= count
+	})
+	finalized := map[string]int{}
+	for _, m := range s.Messages("order.finalized") {
+		finalized[m.Payload["order_guid"].(string)]++
+	}
+	for _, o := range list {
+		if finalized[o.GUID] != 1 {
+			t.Errorf("order %s: %d order.finalized, want 1", o.GUID, finalized[o.GUID])
+		}
+	}
+}
