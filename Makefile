@@ -3,7 +3,7 @@
 # the Postgres tests Debian's postgresql (.ci/run installs both; see README).
 
 BIN   := bin/eventually
-STAGE ?= 5
+STAGE ?= 6
 ID    ?=
 
 .PHONY: boot build test reset logs docs bench vet

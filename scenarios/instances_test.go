@@ -24,7 +24,7 @@ func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 // durable consumer per service, shared by its instances), and each is
 // applied once to the service's one copy.
 func TestChangeEventsApplyOnceToTheSharedCopy(t *testing.T) {
-	s := st.Start(t, st.Options{Stage: 5, DatabaseURL: pgtest.Start(t), Instances: 2,
+	s := st.Start(t, st.Options{Stage: 6, DatabaseURL: pgtest.Start(t), Instances: 2,
 		Services: []string{"alpha", "beta", "charlie"}})
 	const changes = 10
 	alphas := s.Instances("alpha")
@@ -93,7 +93,7 @@ func TestChangeEventsApplyOnceToTheSharedCopy(t *testing.T) {
 // once in the shared charges table, order.charged is published once, and
 // no message is poisoned: the second attempt is a duplicate, not an error.
 func TestAnOrderIsChargedOnceWhateverArrivesTwice(t *testing.T) {
-	s := st.Start(t, st.Options{Stage: 5, DatabaseURL: pgtest.Start(t), Instances: 2, Services: []string{"charlie"}})
+	s := st.Start(t, st.Options{Stage: 6, DatabaseURL: pgtest.Start(t), Instances: 2, Services: []string{"charlie"}})
 	const orders, copies = 20, 3
 	for i := range orders {
 		approved := map[string]any{"order_guid": fmt.Sprintf("order-twice-%d", i), "cart_guid": fmt.Sprintf("cart-twice-%d", i),
@@ -132,7 +132,7 @@ func TestAnOrderIsChargedOnceWhateverArrivesTwice(t *testing.T) {
 // both pass them a second later: each order is finalized once, by one of
 // the timers, however the two run into each other.
 func TestReviewTimersOfTwoAlphasFinalizeEachOrderOnce(t *testing.T) {
-	s := st.Start(t, st.Options{Stage: 5, DatabaseURL: pgtest.Start(t), Instances: 2, AutoApprove: true,
+	s := st.Start(t, st.Options{Stage: 6, DatabaseURL: pgtest.Start(t), Instances: 2, AutoApprove: true,
 		Services: []string{"alpha", "beta", "charlie"}})
 	for _, alpha := range s.Instances("alpha") {
 		st.Must(t, st.Call(t, "PUT", s.URL(alpha)+"/api/review", map[string]any{"enabled": true, "pass_after_seconds": 1}), 200)

@@ -52,7 +52,7 @@ func TestLoadOnPostgresWithTwoInstancesOfEach(t *testing.T) {
 		t.Skip("starts the whole system")
 	}
 	url := pgtest.Start(t)
-	sys := systemtest.Start(t, systemtest.Options{Stage: 5, DatabaseURL: url, Instances: 2})
+	sys := systemtest.Start(t, systemtest.Options{Stage: 6, DatabaseURL: url, Instances: 2})
 	report := runAgainst(t, sys, Options{Orders: 100, Customers: 8, Changes: 10})
 	if !report.OK() {
 		t.Fatalf("problems: %q", report.Problems)
@@ -68,7 +68,7 @@ func TestLoadOnPostgresWithTwoInstancesOfEach(t *testing.T) {
 
 func runInProcess(t *testing.T, opts Options) Report {
 	t.Helper()
-	return runAgainst(t, systemtest.Start(t, systemtest.Options{Stage: 5}), opts)
+	return runAgainst(t, systemtest.Start(t, systemtest.Options{Stage: 6}), opts)
 }
 
 // runAgainst drives a run against every instance of a running system.
