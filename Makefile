@@ -1,6 +1,6 @@
 # eventually: the demo, the tests, and the tools around them.
-# Go is the only prerequisite; the browser test also needs Chromium
-# (.ci/run installs it; see README).
+# Go is the only prerequisite; the browser test also needs Chromium and
+# the Postgres tests Debian's postgresql (.ci/run installs both; see README).
 
 BIN   := bin/eventually
 STAGE ?= 6
@@ -16,15 +16,18 @@ build:
 boot: build
 	EVENTUALLY_STAGE=$(STAGE) ./$(BIN) boot
 
-## test: the whole suite, race detector on, browser test included; the
-## last line says so when the browser test was skipped (no Chromium)
+## test: the whole suite, race detector on, browser and Postgres tests
+## included; the last lines say so when either was skipped (no Chromium,
+## no Postgres)
 test:
 	go vet ./...
-	@rm -f test-output/browser-test-skipped
+	@rm -f test-output/browser-test-skipped test-output/postgres-test-skipped
 	@echo "go test -race -count=1 -timeout 15m ./..."
 	@go test -race -count=1 -timeout 15m ./...; status=$$?; \
 	if [ -f test-output/browser-test-skipped ]; then \
 	  echo "SKIPPED: the browser test (e2e) did not run: $$(cat test-output/browser-test-skipped)"; fi; \
+	if [ -f test-output/postgres-test-skipped ]; then \
+	  echo "SKIPPED: the Postgres tests did not run: $$(cat test-output/postgres-test-skipped)"; fi; \
 	exit $$status
 
 ## reset: forget all data and logs (the next boot starts from the seed)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"eventually/internal/system"
+	"eventually/pkg/postgres"
 	"eventually/pkg/server"
 	"eventually/pkg/stage"
 	"eventually/pkg/stream"
@@ -28,6 +29,7 @@ const (
 const (
 	EnvStage       = "EVENTUALLY_STAGE"
 	EnvDataDir     = "EVENTUALLY_DATA_DIR"
+	EnvDatabaseURL = "EVENTUALLY_DATABASE_URL"
 	EnvLogDir      = "EVENTUALLY_LOG_DIR"
 	EnvNATSURL     = "EVENTUALLY_NATS_URL"
 	EnvNATSAddr    = "EVENTUALLY_NATS_ADDR"
@@ -54,6 +56,7 @@ func envVars() []envVar {
 	vars := []envVar{
 		{EnvStage, fmt.Sprintf("0..%d, problems 1..N solved (default %d)", stage.Max, stage.Max)},
 		{EnvDataDir, "databases and broker storage (default " + DefaultDataDir + ")"},
+		{EnvDatabaseURL, "postgres://...: alpha, beta and charlie each in its own schema there, any number of instances; overlord stays on its SQLite file (default empty: SQLite files in the data dir)"},
 		{EnvLogDir, "JSON logs, one file per service (default " + DefaultLogDir + ")"},
 		{EnvNATSURL, "external broker; empty starts the embedded one"},
 		{EnvNATSAddr, "embedded broker address (default " + DefaultNATSAddr + ")"},
@@ -76,8 +79,10 @@ func envVars() []envVar {
 
 // config is the whole configuration, read once from the environment.
 type config struct {
-	Stage       int
-	DataDir     string
+	Stage   int
+	DataDir string
+	// DatabaseURL, when set, is the Postgres server of alpha, beta and charlie.
+	DatabaseURL string
 	LogDir      string
 	NATSURL     string
 	NATSAddr    string
@@ -137,9 +142,15 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if err != nil {
 		return config{}, err
 	}
+	if v := getenv(EnvDatabaseURL); v != "" {
+		if _, err := postgres.ParseURL(v); err != nil {
+			return config{}, fmt.Errorf("%s: %w", EnvDatabaseURL, err)
+		}
+	}
 	return config{
 		Stage:            st,
 		DataDir:          or(EnvDataDir, DefaultDataDir),
+		DatabaseURL:      getenv(EnvDatabaseURL),
 		LogDir:           or(EnvLogDir, DefaultLogDir),
 		NATSURL:          getenv(EnvNATSURL),
 		NATSAddr:         or(EnvNATSAddr, DefaultNATSAddr),

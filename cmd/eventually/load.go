@@ -34,7 +34,8 @@ func loadCommand(ctx context.Context, cfg config, args []string, stdout io.Write
 	var target repeated
 	flags.Var(&target, "target", "drive a running system: `default` (the EVENTUALLY_* addresses), or name=URL\n"+
 		"for alpha, beta, charlie, nats, one per --target (the ones left out are the configured\n"+
-		"ones); nats= takes a comma-separated list of servers, as EVENTUALLY_NATS_URL does")
+		"ones); nats= takes a comma-separated list of servers, as EVENTUALLY_NATS_URL does;\n"+
+		"alpha=, beta= and charlie= a comma-separated list of a service's instances, all checked")
 	asJSON := flags.Bool("json", false, "print the figures as JSON")
 	if err := flags.Parse(args); err != nil {
 		return fmt.Errorf("load: %w", err)
@@ -140,9 +141,17 @@ func parseTargets(cfg config, specs []string) (load.Targets, error) {
 		if _, known := urls[name]; !ok || !known || url == "" {
 			return load.Targets{}, fmt.Errorf("load: --target %q: want default, or name=URL for alpha, beta, charlie or nats", spec)
 		}
-		urls[name] = strings.TrimSuffix(url, "/")
+		urls[name] = url
 	}
-	return load.Targets{Alpha: urls["alpha"], Beta: urls["beta"], Charlie: urls["charlie"], Broker: urls["nats"]}, nil
+	t := load.Targets{Broker: urls["nats"], More: map[string][]string{}}
+	for name, first := range map[string]*string{"alpha": &t.Alpha, "beta": &t.Beta, "charlie": &t.Charlie} {
+		instances := strings.Split(urls[name], ",")
+		for i := range instances {
+			instances[i] = strings.TrimSuffix(strings.TrimSpace(instances[i]), "/")
+		}
+		*first, t.More[name] = instances[0], instances[1:]
+	}
+	return t, nil
 }
 
 // loopbackAddr is a loopback address with a port free right now.

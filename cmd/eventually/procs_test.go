@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"eventually/internal/pgtest"
+	"eventually/internal/system"
 	st "eventually/internal/systemtest"
 	"eventually/pkg/broker"
 )
@@ -51,7 +53,7 @@ func TestMain(m *testing.M) {
 		fakeService(os.Args[1], strings.Split(stubborn, ","))
 		return
 	}
-	code := m.Run()
+	code := pgtest.Main(m)
 	if builtBin != "" {
 		os.RemoveAll(filepath.Dir(builtBin))
 	}
@@ -93,9 +95,22 @@ func (p *processes) url(name string) string { return "http://" + p.addrs[name] }
 // start runs one service process and waits until it is ready.
 func (p *processes) start(name string, env ...string) {
 	p.t.Helper()
+	p.startInstance(name, name, env...)
+}
+
+// startInstance runs one more process of a service, named key (its
+// address, output and log file are its own), and waits until it is ready.
+func (p *processes) startInstance(key, name string, env ...string) {
+	p.t.Helper()
+	if p.addrs[key] == "" {
+		p.addrs[key] = freeAddr(p.t)
+		spec, _ := system.Lookup(name)
+		env = append([]string{spec.AddrEnv() + "=" + p.addrs[key], EnvInstance + "=" + key,
+			EnvLogDir + "=" + filepath.Join(p.dir, "logs", key)}, env...)
+	}
 	cmd := exec.Command(p.bin, name)
 	cmd.Env = append(append([]string{}, p.env...), env...)
-	log, err := os.Create(filepath.Join(p.dir, name+".out"))
+	log, err := os.Create(filepath.Join(p.dir, key+".out"))
 	if err != nil {
 		p.t.Fatal(err)
 	}
@@ -105,9 +120,9 @@ func (p *processes) start(name string, env ...string) {
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait(); log.Close() }()
-	p.procs[name], p.exited[name] = cmd, exited
-	st.Eventually(p.t, 20*time.Second, name+" ready", func() bool {
-		return st.Call(p.t, "GET", p.url(name)+"/readyz", nil).Status == 200
+	p.procs[key], p.exited[key] = cmd, exited
+	st.Eventually(p.t, 20*time.Second, key+" ready", func() bool {
+		return st.Call(p.t, "GET", p.url(key)+"/readyz", nil).Status == 200
 	})
 }
 

@@ -13,6 +13,7 @@ import (
 // customer is one cart and the orders submitted from it, one at a time.
 type customer struct {
 	cart     string
+	beta     string          // the beta instance the cart is on
 	accepted int             // submits answered 202
 	latency  []time.Duration // submit -> order.finalized seen on the stream
 	retries  int             // submits answered 409 while beta reopened the cart
@@ -83,7 +84,7 @@ func (o *orders) drive(ctx context.Context, cu *customer) {
 // reopened the cart after the previous order's order.finalized. It
 // returns when the accepted submit was sent.
 func (o *orders) submit(ctx context.Context, cu *customer, requestID string) (time.Time, error) {
-	cartURL := o.svc.Beta + "/api/carts/" + cu.cart
+	cartURL := cu.beta + "/api/carts/" + cu.cart
 	body := map[string]any{"product": o.product, "price_cents": o.priceCts}
 	for {
 		if err := o.client.call(ctx, http.MethodPost, cartURL+"/load", requestID, nil, nil); err != nil {

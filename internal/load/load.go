@@ -25,6 +25,17 @@ import (
 type Targets struct {
 	Alpha, Beta, Charlie string // http://host:port
 	Broker               string // nats://host:port
+	// More are further instances of alpha, beta or charlie, by service
+	// name: the customers' carts are spread over every beta, settings
+	// copies are awaited in every instance, and the check reads the
+	// orders, charges and ledgers of every alpha and charlie.
+	More map[string][]string
+}
+
+// instances are the base URLs of every instance of a service.
+func (t Targets) instances(name string) []string {
+	first := map[string]string{"alpha": t.Alpha, "beta": t.Beta, "charlie": t.Charlie}[name]
+	return append([]string{first}, t.More[name]...)
 }
 
 // Options shape a run.
@@ -77,9 +88,12 @@ func Run(ctx context.Context, svc Targets, opts Options) (Report, error) {
 	c := newClient(opts.Customers)
 	r := Report{Orders: opts.Orders, Customers: opts.Customers, Rate: opts.Rate}
 
+	// A run-time switch is each instance's own: every alpha approves.
 	on := map[string]bool{"enabled": true}
-	if err := c.call(ctx, http.MethodPut, svc.Alpha+"/api/auto-approve", "load-auto-approve", on, nil); err != nil {
-		return r, fmt.Errorf("turn auto-approve on: %w", err)
+	for _, alpha := range svc.instances("alpha") {
+		if err := c.call(ctx, http.MethodPut, alpha+"/api/auto-approve", "load-auto-approve", on, nil); err != nil {
+			return r, fmt.Errorf("turn auto-approve on: %w", err)
+		}
 	}
 	if opts.Changes > 0 {
 		took, err := propagation(ctx, c, svc, opts.Changes, time.Millisecond)
@@ -116,16 +130,14 @@ func Run(ctx context.Context, svc Targets, opts Options) (Report, error) {
 func runOrders(ctx context.Context, c *client, svc Targets, opts Options, r *Report) (Observed, *watcher, error) {
 	customers := make([]*customer, opts.Customers)
 	carts := make([]string, opts.Customers)
+	betas := svc.instances("beta")
 	for i := range customers {
-		cart, err := newCart(ctx, c, svc.Beta)
+		beta := betas[i%len(betas)]
+		cart, err := newCart(ctx, c, beta)
 		if err != nil {
 			return Observed{}, nil, err
 		}
-		customers[i], carts[i] = &customer{cart: cart}, cart
-	}
-	var before Ledger
-	if err := c.call(ctx, http.MethodGet, svc.Charlie+"/api/ledger", "", nil, &before); err != nil {
-		return Observed{}, nil, fmt.Errorf("ledger before the run: %w", err)
+		customers[i], carts[i] = &customer{cart: cart, beta: beta}, cart
 	}
 	w := newWatcher(carts)
 	stopWatching, err := w.start(ctx, svc.Broker)
@@ -173,7 +185,7 @@ func runOrders(ctx context.Context, c *client, svc Targets, opts Options, r *Rep
 		}
 	}
 
-	obs := Observed{Accepted: map[string]int{}, LedgerBefore: before}
+	obs := Observed{Accepted: map[string]int{}}
 	var latency []time.Duration
 	var failures []error
 	for _, cu := range customers {
@@ -202,33 +214,58 @@ func runOrders(ctx context.Context, c *client, svc Targets, opts Options, r *Rep
 	return obs, w, gather(ctx, c, svc, carts, &obs)
 }
 
-// gather reads alpha's orders of the run's carts and charlie's ledger.
+// gather reads the orders and charges of the run's carts from every
+// alpha and charlie instance, and every charlie instance's ledger.
 func gather(ctx context.Context, c *client, svc Targets, carts []string, obs *Observed) error {
 	accepted := 0
 	for _, n := range obs.Accepted {
 		accepted += n
 	}
 	// Newest first: the run's orders are the newest, and some room above
-	// them shows duplicates. 10,000 is the most alpha lists at once.
+	// them shows duplicates. 10,000 is the most alpha and charlie list at once.
 	limit := min(accepted+100, 10000)
-	var all []Order
-	if err := c.call(ctx, http.MethodGet, fmt.Sprintf("%s/api/orders?limit=%d", svc.Alpha, limit), "", nil, &all); err != nil {
-		return fmt.Errorf("alpha's orders: %w", err)
-	}
 	ours := make(map[string]bool, len(carts))
 	for _, cart := range carts {
 		ours[cart] = true
 	}
-	for _, o := range all {
-		if ours[o.CartGUID] {
-			obs.Orders = append(obs.Orders, o)
+	obs.OrdersComplete, obs.ChargesComplete = true, true
+	for _, alpha := range svc.instances("alpha") {
+		orders, complete, err := listOfRun(ctx, c, alpha+"/api/orders", limit, ours, func(o Order) string { return o.CartGUID })
+		if err != nil {
+			return fmt.Errorf("alpha's orders: %w", err)
 		}
+		obs.Orders, obs.OrdersComplete = append(obs.Orders, orders...), obs.OrdersComplete && complete
 	}
-	obs.OrdersComplete = len(all) < limit
-	if err := c.call(ctx, http.MethodGet, svc.Charlie+"/api/ledger", "", nil, &obs.LedgerAfter); err != nil {
-		return fmt.Errorf("ledger after the run: %w", err)
+	for _, charlie := range svc.instances("charlie") {
+		charges, complete, err := listOfRun(ctx, c, charlie+"/api/charges", limit, ours, func(ch Charge) string { return ch.CartGUID })
+		if err != nil {
+			return fmt.Errorf("charlie's charges: %w", err)
+		}
+		obs.Charges, obs.ChargesComplete = append(obs.Charges, charges...), obs.ChargesComplete && complete
+		var ledger Ledger
+		if err := c.call(ctx, http.MethodGet, charlie+"/api/ledger", "", nil, &ledger); err != nil {
+			return fmt.Errorf("ledger after the run: %w", err)
+		}
+		obs.Ledgers = append(obs.Ledgers, ledger)
 	}
 	return nil
+}
+
+// listOfRun lists the newest limit rows at url and keeps those of the
+// run's carts; complete says the listing held every row.
+func listOfRun[T any](ctx context.Context, c *client, url string, limit int, ours map[string]bool,
+	cart func(T) string) ([]T, bool, error) {
+	var all []T
+	if err := c.call(ctx, http.MethodGet, fmt.Sprintf("%s?limit=%d", url, limit), "", nil, &all); err != nil {
+		return nil, false, err
+	}
+	var out []T
+	for _, row := range all {
+		if ours[cart(row)] {
+			out = append(out, row)
+		}
+	}
+	return out, len(all) < limit, nil
 }
 
 // measureCeiling moves as many messages as the run published, of the

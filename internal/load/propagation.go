@@ -32,8 +32,8 @@ func propagation(ctx context.Context, c *client, svc Targets, n int, pollEvery t
 		if err := c.call(ctx, http.MethodPut, svc.Alpha+"/api/settings", id, change, &updated); err != nil {
 			return nil, fmt.Errorf("propagation: %w", err)
 		}
-		for _, copyURL := range []string{svc.Beta + "/api/settings", svc.Charlie + "/api/settings"} {
-			if err := waitVersion(ctx, c, copyURL, updated.Version, pollEvery); err != nil {
+		for _, copyOf := range append(svc.instances("beta"), svc.instances("charlie")...) {
+			if err := waitVersion(ctx, c, copyOf+"/api/settings", updated.Version, pollEvery); err != nil {
 				return nil, fmt.Errorf("propagation of version %d: %w", updated.Version, err)
 			}
 		}

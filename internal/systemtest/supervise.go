@@ -53,6 +53,6 @@ func (p inProcess) Start(_ context.Context, stage int) error {
 	if p.Running() {
 		return nil
 	}
-	_, err := p.s.start(p.name, stage)
+	_, err := p.s.start(p.name, p.name, stage)
 	return err
 }

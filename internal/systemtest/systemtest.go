@@ -13,6 +13,7 @@ import (
 	"maps"
 	"net"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -20,12 +21,14 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"gorm.io/gorm"
 
 	"eventually/internal/poll"
 	"eventually/internal/system"
 	"eventually/pkg/broker"
 	"eventually/pkg/logging"
 	"eventually/pkg/messaging"
+	"eventually/pkg/postgres"
 	"eventually/pkg/server"
 	"eventually/pkg/service"
 	"eventually/pkg/sqlite"
@@ -40,6 +43,15 @@ type Options struct {
 	Services []string
 	// DataDir holds the databases and the broker's store; empty: a temp dir.
 	DataDir string
+	// DatabaseURL, a postgres:// URL, puts alpha, beta and charlie in
+	// their schemas there (overlord stays on its file), as
+	// EVENTUALLY_DATABASE_URL does.
+	DatabaseURL string
+	// Instances is how many instances of alpha, beta and charlie start
+	// (default 1): more than one needs DatabaseURL, as on SQLite a second
+	// is refused. The first is named after its service, the others
+	// <service>-2, <service>-3, ...
+	Instances int
 }
 
 // Service is a running service as the tests see it.
@@ -108,7 +120,39 @@ func Start(t testing.TB, opts Options) *System {
 	for _, name := range names {
 		s.StartService(name)
 	}
+	for n := 2; n <= opts.Instances; n++ {
+		for _, name := range names {
+			if name != "overlord" { // one watcher, on its own file
+				s.StartInstance(name, n)
+			}
+		}
+	}
 	return s
+}
+
+// StartInstance starts instance n (from 2) of a service; it is named
+// <service>-<n> wherever a service's name is taken (URL, StopService).
+func (s *System) StartInstance(name string, n int) Service {
+	s.t.Helper()
+	key := fmt.Sprintf("%s-%d", name, n)
+	svc, err := s.start(name, key, s.opts.Stage)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.WaitReady(key)
+	return svc
+}
+
+// Instances are the names of the running instances of a service.
+func (s *System) Instances(name string) []string {
+	var out []string
+	for _, key := range s.runningNames() {
+		if key == name || strings.HasPrefix(key, name+"-") {
+			out = append(out, key)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // BrokerURL is the broker's nats:// URL; it stays the same across restarts.
@@ -135,7 +179,7 @@ func (s *System) StopBroker() {
 // StartService builds and runs one service on its data dir, as the binary does.
 func (s *System) StartService(name string) Service {
 	s.t.Helper()
-	svc, err := s.start(name, s.opts.Stage)
+	svc, err := s.start(name, name, s.opts.Stage)
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -143,10 +187,11 @@ func (s *System) StartService(name string) Service {
 	return svc
 }
 
-// start builds and runs one service at a stage; it does not wait until
-// it is ready, nor fail the test (the supervisor calls it too).
-func (s *System) start(name string, stage int) (Service, error) {
-	logger, logs, err := logging.ToFile(s.LogDir, name, nil)
+// start builds and runs one instance of a service, named key, at a
+// stage; it does not wait until it is ready, nor fail the test (the
+// supervisor calls it too).
+func (s *System) start(name, key string, stage int) (Service, error) {
+	logger, logs, err := logging.ToFile(s.LogDir, key, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -155,28 +200,35 @@ func (s *System) start(name string, stage int) (Service, error) {
 		logs.Close()
 		return nil, err
 	}
+	if s.addrs[key] == "" {
+		s.addrs[key] = freeAddr(s.t)
+	}
+	instance := ""
+	if s.opts.DatabaseURL != "" {
+		instance = key
+	}
 	build := func() (Service, error) {
 		return system.Build(name, service.Config{
-			Addr: s.addrs[name], DataDir: s.DataDir, BrokerURL: s.BrokerURL(), Stage: stage, Logger: logger,
-			Browser: server.Browser{DashboardOrigins: dashboard},
+			Addr: s.addrs[key], DataDir: s.DataDir, BrokerURL: s.BrokerURL(), Stage: stage, Logger: logger,
+			Browser: server.Browser{DashboardOrigins: dashboard}, DatabaseURL: s.opts.DatabaseURL, Instance: instance,
 		}, system.Options{AutoApprove: s.opts.AutoApprove, Supervisor: s.supervisor})
 	}
 	svc, err := build()
 	for try := 0; err != nil && errors.Is(err, syscall.EADDRINUSE) && try < 3; try++ {
 		// The address was free when picked; a test running beside this
 		// one took it since. Another will do.
-		s.addrs[name] = freeAddr(s.t)
+		s.addrs[key] = freeAddr(s.t)
 		svc, err = build()
 	}
 	if err != nil {
 		logs.Close()
-		return nil, fmt.Errorf("start %s: %w", name, err)
+		return nil, fmt.Errorf("start %s: %w", key, err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &running{svc: svc, cancel: cancel, done: make(chan error, 1), logs: logs}
 	go func() { r.done <- svc.Run(ctx) }()
 	s.mu.Lock()
-	s.running[name] = r
+	s.running[key] = r
 	s.mu.Unlock()
 	return svc, nil
 }
@@ -343,19 +395,34 @@ func (s *System) Messages(topic string) []Message {
 }
 
 // Processed counts the messages a consumer's inbox has recorded, read
-// from the service's own database file.
+// from the service's own database.
 func (s *System) Processed(service, consumer string) int64 {
 	s.t.Helper()
-	db, err := sqlite.Open(filepath.Join(s.DataDir, service+".db"))
-	if err != nil {
-		s.t.Fatal(err)
-	}
+	db := s.DB(service)
 	defer sqlite.Close(db)
 	var n int64
 	if err := db.Model(&messaging.ProcessedMessage{}).Where("consumer = ?", consumer).Count(&n).Error; err != nil {
 		s.t.Fatalf("count %s inbox: %v", service, err)
 	}
 	return n
+}
+
+// DB opens a service's database as the service has it: its file in the
+// data dir, or its schema on Postgres. The caller closes it (sqlite.Close
+// closes either).
+func (s *System) DB(service string) *gorm.DB {
+	s.t.Helper()
+	var db *gorm.DB
+	var err error
+	if s.opts.DatabaseURL != "" && service != "overlord" {
+		db, err = postgres.Open(context.Background(), s.opts.DatabaseURL, service)
+	} else {
+		db, err = sqlite.Open(filepath.Join(s.DataDir, service+".db"))
+	}
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return db
 }
 
 // Republish publishes a copy of msg under a new message ID, with its

@@ -146,6 +146,9 @@ func (r *relay) markLogged(ctx context.Context) {
 // relayBatch publishes the oldest unpublished messages, and says whether
 // there may be more waiting.
 func (r *relay) relayBatch(ctx context.Context) (full bool, err error) {
+	if claimer, ok := r.store.(Claimer); ok {
+		return r.relayClaimed(ctx, claimer)
+	}
 	rows, err := r.store.Unpublished(ctx, relayBatchSize+len(r.unmarked))
 	if err != nil {
 		return false, err
@@ -155,12 +158,9 @@ func (r *relay) relayBatch(ctx context.Context) (full bool, err error) {
 	if len(rows) == 0 {
 		return false, nil
 	}
-	msgs := make([]stream.Message, len(rows))
-	for i, row := range rows {
-		msgs[i] = stream.Message{UUID: row.UUID, Topic: row.Topic, Payload: row.Payload}
-		if err := json.Unmarshal([]byte(row.Metadata), &msgs[i].Metadata); err != nil {
-			return false, fmt.Errorf("outbox message %s: metadata: %w", row.UUID, err)
-		}
+	msgs, err := messagesOf(rows)
+	if err != nil {
+		return false, err
 	}
 	var failed error
 	for i, err := range r.publish(ctx, msgs) {
@@ -178,14 +178,64 @@ func (r *relay) relayBatch(ctx context.Context) (full bool, err error) {
 	return full, failed
 }
 
+// relayClaimed is relayBatch for a store whose outbox the relays of
+// several instances share: the rows are locked while they are published,
+// and marked published (or set aside) before the lock is let go, so no
+// other relay publishes them again. No marking lags here: the mark is
+// part of the claim's commit.
+func (r *relay) relayClaimed(ctx context.Context, claimer Claimer) (full bool, err error) {
+	var failed error
+	n, err := claimer.ClaimUnpublished(ctx, relayBatchSize, func(rows []OutboxMessage) (Outcome, error) {
+		msgs, err := messagesOf(rows)
+		if err != nil {
+			return Outcome{}, err
+		}
+		out := Outcome{SetAside: map[uint64]string{}}
+		for i, err := range r.publish(ctx, msgs) {
+			switch {
+			case err == nil:
+				out.Published = append(out.Published, rows[i].ID)
+			case errors.Is(err, stream.ErrUnpublishable):
+				out.SetAside[rows[i].ID] = err.Error()
+				r.announceSetAside(ctx, msgs[i], err)
+			default:
+				failed = cmp.Or(failed, err) // claimed again by the next batch
+			}
+		}
+		return out, nil
+	})
+	if err != nil {
+		return false, err
+	}
+	return n == relayBatchSize, failed
+}
+
+// messagesOf are outbox rows as the broker takes them.
+func messagesOf(rows []OutboxMessage) ([]stream.Message, error) {
+	msgs := make([]stream.Message, len(rows))
+	for i, row := range rows {
+		msgs[i] = stream.Message{UUID: row.UUID, Topic: row.Topic, Payload: row.Payload}
+		if err := json.Unmarshal([]byte(row.Metadata), &msgs[i].Metadata); err != nil {
+			return nil, fmt.Errorf("outbox message %s: metadata: %w", row.UUID, err)
+		}
+	}
+	return msgs, nil
+}
+
 // setAside keeps a message the broker will never take out of the relay's
-// way, logs it with its request ID, and puts a notice of it on the poison
-// topic, where the watcher shows it: one message must not hold back every
-// message behind it.
+// way and announces it: one message must not hold back every message
+// behind it.
 func (r *relay) setAside(ctx context.Context, msg stream.Message, id uint64, reason error) error {
 	if err := r.store.SetAside(ctx, id, reason.Error()); err != nil {
 		return err
 	}
+	r.announceSetAside(ctx, msg, reason)
+	return nil
+}
+
+// announceSetAside logs a message set aside with its request ID, and puts
+// a notice of it on the poison topic, where the watcher shows it.
+func (r *relay) announceSetAside(ctx context.Context, msg stream.Message, reason error) {
 	r.logger.ErrorContext(requestid.With(ctx, msg.Metadata[CorrelationIDKey]), "outbox message set aside: the broker will never take it",
 		"message_uuid", msg.UUID, "event_name", msg.Topic, "reason", reason.Error())
 	notice := stream.Message{UUID: uuid.NewString(), Topic: PoisonTopic, Metadata: maps.Clone(msg.Metadata),
@@ -197,7 +247,6 @@ func (r *relay) setAside(ctx context.Context, msg stream.Message, id uint64, rea
 		r.logger.WarnContext(ctx, "outbox: no notice of the message set aside on the poison topic",
 			"message_uuid", msg.UUID, "error", err)
 	}
-	return nil
 }
 
 // setAsidePayloadBytes is how much of a set-aside message's payload its

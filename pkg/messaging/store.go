@@ -36,6 +36,32 @@ type Store interface {
 	FirstDelivery(tx *gorm.DB, consumer, messageUUID string) (bool, error)
 }
 
+// Claimer is implemented by a Store whose outbox the relays of several
+// instances read at once (a shared database). Unpublished then MarkPublished
+// is right for one relay only: two would read the same rows and both
+// publish them. A Claimer locks the rows it hands out (on Postgres,
+// SELECT ... FOR UPDATE SKIP LOCKED) for one transaction, in which relay
+// publishes them and the outcome is written before the commit: another
+// relay skips the locked rows and, once they commit, sees them published.
+// The relay uses it when its store implements it; SQLite's store does not
+// (one instance, one writer, nothing to skip).
+type Claimer interface {
+	// ClaimUnpublished locks up to limit messages neither published, set
+	// aside nor held by another relay, lowest ID first, calls relay with
+	// them, writes its outcome and commits; it returns how many it
+	// claimed. An error from relay rolls back: the rows wait for the next
+	// claim.
+	ClaimUnpublished(ctx context.Context, limit int, relay func(batch []OutboxMessage) (Outcome, error)) (int, error)
+}
+
+// Outcome is what a relay did with claimed messages: written in the
+// transaction that holds them (a set-aside written from outside would
+// wait for the claim's own lock).
+type Outcome struct {
+	Published []uint64          // the broker stored them
+	SetAside  map[uint64]string // the broker will never take them, and why
+}
+
 // OneInstance is implemented by a Store that is right only while one
 // instance of the service uses it, such as a database file of that
 // instance: a second instance with a file of its own would split the

@@ -1,6 +1,7 @@
 // Package service holds the parts every service is made of: its own
-// SQLite database, its stage, its connection to the broker, its HTTP
-// server. A service package builds on it and adds its domain.
+// database (a SQLite file, or a schema on Postgres), its stage, its
+// connection to the broker, its HTTP server. A service package builds on
+// it and adds its domain.
 package service
 
 import (
@@ -10,17 +11,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"path/filepath"
 
 	"github.com/labstack/echo/v4"
 	"gorm.io/gorm"
 
 	"eventually/pkg/events"
 	"eventually/pkg/messaging"
-	"eventually/pkg/messaging/sqlitestore"
 	"eventually/pkg/requestid"
 	"eventually/pkg/server"
-	"eventually/pkg/sqlite"
 	"eventually/pkg/stage"
 	"eventually/pkg/stream"
 )
@@ -38,6 +36,10 @@ type Config struct {
 	Instance string
 	// Stream is the stream's replicas and limits (zero: the defaults).
 	Stream stream.Limits
+	// DatabaseURL, a postgres:// URL, keeps the service's tables in the
+	// schema <name> on that server instead of DataDir, shared by its
+	// instances (store.go).
+	DatabaseURL string
 }
 
 // Parts are a running service's shared pieces.
@@ -65,15 +67,8 @@ func New(name string, cfg Config, models ...any) (*Parts, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	db, err := sqlite.Open(filepath.Join(cfg.DataDir, name+".db"), append(models, messaging.Models()...)...)
+	db, store, err := openStore(name, cfg, append(models, messaging.Models()...))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	// The outbox and inbox: messaging.GormStore is the plain form, this
-	// one the same on SQLite, faster (docs/performance.md).
-	store, err := sqlitestore.New(db)
-	if err != nil {
-		sqlite.Close(db)
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	p := &Parts{Name: name, DB: db, Stage: st, Live: server.NewLive(), Logger: cfg.Logger}
@@ -81,11 +76,11 @@ func New(name string, cfg Config, models ...any) (*Parts, error) {
 		Service: name, Instance: cfg.Instance, BrokerURL: cfg.BrokerURL, Logger: cfg.Logger, Stream: cfg.Stream,
 		Store:        withFaults(store, cfg.Logger),
 		BeforeHandle: ownRequestIDs(st),
-		StartAtEnd:   missesWhatWasSentWhileDown(st),
+		StartAtEnd:   missesWhatWasSentWhileDown(st, cfg.DatabaseURL != ""),
 		OnCommit:     p.Live.Changed,
 	})
 	if err != nil {
-		sqlite.Close(db)
+		closeDB(db)
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	p.HTTP = server.New(server.Config{Service: name, Instance: cfg.Instance, Logger: cfg.Logger, Stage: st, Live: p.Live,
@@ -95,7 +90,7 @@ func New(name string, cfg Config, models ...any) (*Parts, error) {
 	p.HTTP.GET("/api/contracts", func(c echo.Context) error { return c.JSON(http.StatusOK, contracts) })
 	p.listener, err = server.Listen(cfg.Addr)
 	if err != nil {
-		sqlite.Close(db)
+		closeDB(db)
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	return p, nil
@@ -124,8 +119,12 @@ func ownRequestIDs(st *stage.Stage) func(context.Context) context.Context {
 // Redis): what was published while the service was down never reaches
 // it. Solved, durable consumers resume where they left off and the
 // service catches up. The stage is read when the service starts.
-func missesWhatWasSentWhileDown(st *stage.Stage) func() bool {
-	return func() bool { return !st.Solved(6) }
+//
+// Never on a database that several instances share: the consumers are
+// the service's, and a starting instance would move them under the feet
+// of those running.
+func missesWhatWasSentWhileDown(st *stage.Stage, shared bool) func() bool {
+	return func() bool { return !shared && !st.Solved(6) }
 }
 
 // Addr is the address the HTTP server listens on.
@@ -147,7 +146,7 @@ func (p *Parts) Page(title string) server.Page {
 func (p *Parts) Run(ctx context.Context) error {
 	p.Logger.Info("service started", "addr", p.Addr(), "stage", p.Stage.Get())
 	err := server.Run(ctx, p.HTTP, p.listener, p.Bus.Run)
-	if cerr := sqlite.Close(p.DB); cerr != nil && err == nil {
+	if cerr := closeDB(p.DB); cerr != nil && err == nil {
 		err = cerr
 	}
 	p.Logger.Info("service stopped")

@@ -37,6 +37,8 @@ type Consumer struct {
 	Topic      string
 	Pending    uint64 // stored, not yet delivered
 	AckPending int    // delivered, not yet acknowledged
+	// Redelivered were given out again, their ack wait passed.
+	Redelivered int
 }
 
 // Consumers lists the durable consumers of one service, or of every
@@ -48,7 +50,7 @@ func Consumers(ctx context.Context, brokerURL, service string) ([]Consumer, erro
 			owner, _, ok := strings.Cut(info.Name, "_")
 			if ok && (service == "" || owner == service) {
 				out = append(out, Consumer{Name: info.Name, Service: owner, Topic: info.Config.FilterSubject,
-					Pending: info.NumPending, AckPending: info.NumAckPending})
+					Pending: info.NumPending, AckPending: info.NumAckPending, Redelivered: info.NumRedelivered})
 			}
 		}
 		return nil

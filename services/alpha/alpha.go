@@ -18,6 +18,7 @@ import (
 	"eventually/pkg/domain"
 	"eventually/pkg/events"
 	"eventually/pkg/messaging"
+	"eventually/pkg/service"
 	"eventually/pkg/stage"
 )
 
@@ -48,7 +49,9 @@ func (p *Processing) UpdateSettings(ctx context.Context, change SettingsChange) 
 	var s Settings
 	err := p.bus.Transaction(ctx, func(tx *messaging.Tx) error {
 		var err error
-		if s, err = loadSettings(tx.DB); err != nil {
+		// Locked: two instances updating at once would both read version
+		// N and both write N+1, one change lost.
+		if s, err = loadSettings(service.ForUpdate(tx.DB)); err != nil {
 			return err
 		}
 		change.applyTo(&s)
@@ -77,7 +80,7 @@ func (p *Processing) Approve(ctx context.Context, guid string) (Order, error) {
 	var o Order
 	err := p.bus.Transaction(ctx, func(tx *messaging.Tx) error {
 		var err error
-		if o, err = findOrder(tx.DB, guid); err != nil {
+		if o, err = findOrder(service.ForUpdate(tx.DB), guid); err != nil {
 			return err
 		}
 		return p.approve(tx, &o)

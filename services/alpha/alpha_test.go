@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"eventually/internal/pgtest"
 	"eventually/pkg/domain"
 	"eventually/pkg/domain/domaintest"
 	"eventually/pkg/events"
@@ -16,6 +18,8 @@ import (
 	"eventually/pkg/messaging"
 	"eventually/pkg/seed"
 )
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
 // newProcessing is alpha's domain on a fresh, seeded database with every
 // problem solved (set env.Stage for another stage); no HTTP, no broker.
@@ -260,4 +264,39 @@ func TestReviewTimerPassesOverdueReviewsUnderItsOwnRequestID(t *testing.T) {
 		}
 	}
 	env.WantOutbox(t, &events.OrderFinalized{OrderGUID: o.GUID, CartGUID: "cart-1"})
+}
+
+// Two alphas on one Postgres schema run their review timers at the same
+// moment, round after round: each overdue order is passed once, by one
+// of them (the timer locks what it passes and skips what another holds).
+func TestReviewTimersOfTwoInstancesPassEachOrderOnce(t *testing.T) {
+	url := pgtest.Start(t)
+	var instances []*Processing
+	var envs []*domaintest.Env
+	for range 2 {
+		env := domaintest.NewShared(t, url, "alpha", models, seedStore)
+		p := &Processing{bus: env.Bus, db: env.DB, stage: env.Stage, logger: env.Logger}
+		p.reviewTimeout.Store(int64(time.Minute))
+		instances, envs = append(instances, p), append(envs, env)
+	}
+	for range 10 {
+		o := chargeHeld(t, instances[0], envs[0])
+		start := make(chan struct{})
+		passed := make(chan int, len(instances))
+		for _, p := range instances {
+			go func() {
+				<-start
+				n, err := p.passOverdueReviews(t.Context(), time.Now().Add(2*time.Minute))
+				if err != nil {
+					t.Error(err)
+				}
+				passed <- n
+			}()
+		}
+		close(start)
+		if n := <-passed + <-passed; n != 1 {
+			t.Fatalf("order %s passed %d times, want once", o.GUID, n)
+		}
+		envs[0].WantOutbox(t, &events.OrderFinalized{OrderGUID: o.GUID, CartGUID: "cart-1"})
+	}
 }

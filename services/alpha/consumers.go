@@ -6,6 +6,7 @@ import (
 
 	"eventually/pkg/events"
 	"eventually/pkg/messaging"
+	"eventually/pkg/service"
 )
 
 // onOrderCaptured creates the order beta captured, priced, and approves it
@@ -43,7 +44,8 @@ func (p *Processing) onOrderCaptured(ctx context.Context, tx *messaging.Tx, ev *
 // for review is a step added after the charge: the order is charged but
 // not done, and only alpha knows.
 func (p *Processing) onOrderCharged(ctx context.Context, tx *messaging.Tx, ev *events.OrderCharged) error {
-	o, err := findOrder(tx.DB, ev.OrderGUID)
+	// Locked: a hand or a timer of another instance may finish it now.
+	o, err := findOrder(service.ForUpdate(tx.DB), ev.OrderGUID)
 	if err != nil {
 		return err
 	}

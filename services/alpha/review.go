@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"time"
 
+	"gorm.io/gorm/clause"
+
 	"eventually/pkg/domain"
 	"eventually/pkg/messaging"
 	"eventually/pkg/requestid"
+	"eventually/pkg/service"
 )
 
 // DefaultReviewTimeout is how long an order may wait in review before
@@ -23,7 +26,8 @@ func (p *Processing) FinishReview(ctx context.Context, guid string) (Order, erro
 	var o Order
 	err := p.bus.Transaction(ctx, func(tx *messaging.Tx) error {
 		var err error
-		if o, err = findOrder(tx.DB, guid); err != nil {
+		// Locked: the review timer of another instance may pass it now.
+		if o, err = findOrder(service.ForUpdate(tx.DB), guid); err != nil {
 			return err
 		}
 		if o.Status != StatusInReview {
@@ -88,7 +92,11 @@ func (p *Processing) passOverdueReviews(ctx context.Context, now time.Time) (int
 	passed := 0
 	err = p.bus.Transaction(ctx, func(tx *messaging.Tx) error {
 		var overdue []Order
-		err := tx.DB.Where("status = ? AND updated_at < ?", StatusInReview, overdueSince).Order("id").Find(&overdue).Error
+		// The timers of several instances run at once: each locks the
+		// orders it passes and skips those another holds (or a hand is
+		// passing), which are finalized once, by that one.
+		locked := tx.DB.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate, Options: clause.LockingOptionsSkipLocked})
+		err := locked.Where("status = ? AND updated_at < ?", StatusInReview, overdueSince).Order("id").Find(&overdue).Error
 		if err != nil {
 			return fmt.Errorf("find overdue reviews: %w", err)
 		}

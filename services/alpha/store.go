@@ -6,6 +6,7 @@ import (
 	"gorm.io/gorm"
 
 	"eventually/pkg/seed"
+	"eventually/pkg/service"
 )
 
 // models are alpha's tables.
@@ -15,7 +16,7 @@ var models = []any{&Settings{}, &Order{}}
 func seedStore(db *gorm.DB) error {
 	s := settingsFromEvent(seed.Settings)
 	s.ID = settingsRowID
-	if err := db.Where(Settings{ID: settingsRowID}).FirstOrCreate(&s).Error; err != nil {
+	if err := service.CreateIfAbsent(db, &s); err != nil {
 		return fmt.Errorf("seed alpha settings: %w", err)
 	}
 	return nil

@@ -21,6 +21,7 @@ import (
 	"eventually/pkg/domain"
 	"eventually/pkg/events"
 	"eventually/pkg/messaging"
+	"eventually/pkg/service"
 	"eventually/pkg/stage"
 )
 
@@ -85,7 +86,9 @@ func (c *Capture) changeCart(ctx context.Context, action, guid string, change fu
 	var cart Cart
 	err := c.bus.Transaction(ctx, func(tx *messaging.Tx) error {
 		var err error
-		if cart, err = findCart(tx.DB, guid); err != nil {
+		// Locked: two instances submitting one cart at once would both
+		// find it open and capture two orders.
+		if cart, err = findCart(service.ForUpdate(tx.DB), guid); err != nil {
 			return err
 		}
 		return change(tx, &cart)

@@ -6,12 +6,15 @@ import (
 
 	"eventually/pkg/events"
 	"eventually/pkg/messaging"
+	"eventually/pkg/service"
 )
 
 // onSettingsChanged keeps beta's copy of the settings.
 // Issue 1: beta shows the notices from its own copy; it never calls alpha.
 func (c *Capture) onSettingsChanged(ctx context.Context, tx *messaging.Tx, ev *events.SettingsChanged) error {
-	current, err := loadCopy(tx.DB)
+	// Locked: instances apply different versions at once; without the
+	// lock an older one could overwrite a newer one committed meanwhile.
+	current, err := loadCopy(service.ForUpdate(tx.DB))
 	if err != nil {
 		return err
 	}
@@ -64,7 +67,7 @@ func (c *Capture) onOrderCharged(ctx context.Context, tx *messaging.Tx, ev *even
 
 // reopen opens a locked cart again, saying which event of which order did it.
 func (c *Capture) reopen(ctx context.Context, tx *messaging.Tx, cartGUID, orderGUID, event string) error {
-	cart, err := findCart(tx.DB, cartGUID)
+	cart, err := findCart(service.ForUpdate(tx.DB), cartGUID)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"gorm.io/gorm"
 
 	"eventually/pkg/seed"
+	"eventually/pkg/service"
 )
 
 // models are beta's tables.
@@ -17,12 +18,12 @@ var models = []any{&SettingsCopy{}, &Cart{}}
 func seedStore(db *gorm.DB) error {
 	settings := settingsFromEvent(seed.Settings)
 	row := SettingsCopy{ID: copyRowID, Settings: settings}
-	if err := db.Where(SettingsCopy{ID: copyRowID}).FirstOrCreate(&row).Error; err != nil {
+	if err := service.CreateIfAbsent(db, &row); err != nil {
 		return fmt.Errorf("seed beta settings: %w", err)
 	}
 	cart := Cart{GUID: seed.CartGUID, Status: CartOpen, Product: seed.CartProduct, PriceCents: seed.CartPriceCents,
 		Snapshot: settings, LoadedAt: time.Now().UTC()}
-	if err := db.Where(Cart{GUID: seed.CartGUID}).FirstOrCreate(&cart).Error; err != nil {
+	if err := service.CreateIfAbsent(db, &cart); err != nil {
 		return fmt.Errorf("seed cart: %w", err)
 	}
 	return nil

@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"eventually/pkg/events"
 )
@@ -47,13 +48,14 @@ func (c Charge) chargedEvent() *events.OrderCharged {
 	return ev
 }
 
-// charged reports whether the order has a charge.
-func charged(db *gorm.DB, orderGUID string) (bool, error) {
-	var n int64
-	if err := db.Model(&Charge{}).Where("order_guid = ?", orderGUID).Count(&n).Error; err != nil {
-		return false, fmt.Errorf("look up charge of %s: %w", orderGUID, err)
+// chargeOnce inserts the charge unless its order has one, and reports
+// whether it did.
+func chargeOnce(db *gorm.DB, c *Charge) (bool, error) {
+	res := db.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "order_guid"}}, DoNothing: true}).Create(c)
+	if res.Error != nil {
+		return false, fmt.Errorf("charge order %s: %w", c.OrderGUID, res.Error)
 	}
-	return n > 0, nil
+	return res.RowsAffected == 1, nil
 }
 
 // recentCharges are the newest charges, newest first.

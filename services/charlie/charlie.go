@@ -9,11 +9,11 @@ package charlie
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 
 	"eventually/pkg/events"
 	"eventually/pkg/messaging"
+	"eventually/pkg/service"
 	"eventually/pkg/stage"
 )
 
@@ -38,7 +38,9 @@ func (c *Charging) onSettingsChanged(ctx context.Context, tx *messaging.Tx, ev *
 	if err := rememberVersion(tx.DB, feeSettingFromEvent(ev.Settings)); err != nil {
 		return err
 	}
-	held, err := loadFee(tx.DB)
+	// Locked: instances apply different versions at once; without the
+	// lock an older one could overwrite a newer one committed meanwhile.
+	held, err := loadFee(service.ForUpdate(tx.DB))
 	if err != nil {
 		return err
 	}
@@ -57,14 +59,6 @@ func (c *Charging) onSettingsChanged(ctx context.Context, tx *messaging.Tx, ev *
 
 // onOrderApproved charges an approved order once.
 func (c *Charging) onOrderApproved(ctx context.Context, tx *messaging.Tx, ev *events.OrderApproved) error {
-	done, err := charged(tx.DB, ev.OrderGUID)
-	if err != nil {
-		return err
-	}
-	if done {
-		c.logger.InfoContext(ctx, "order already charged", "order_guid", ev.OrderGUID)
-		return nil
-	}
 	fee, err := loadFee(tx.DB)
 	if err != nil {
 		return err
@@ -77,8 +71,18 @@ func (c *Charging) onOrderApproved(ctx context.Context, tx *messaging.Tx, ev *ev
 		feeCents, enabled := ev.FeeCents, fee.FeeEnabled
 		charge.FeeCents, charge.FeeEnabled = &feeCents, &enabled
 	}
-	if err := tx.DB.Create(&charge).Error; err != nil {
-		return fmt.Errorf("charge order %s: %w", ev.OrderGUID, err)
+	// The unique order guid is the check: a second charge of the order
+	// (a redelivery, a replay under a new message ID, another instance
+	// at the same moment) inserts nothing, publishes nothing, and is no
+	// error. Another instance's insert of the same order waits for this
+	// one's commit, then finds the conflict.
+	first, err := chargeOnce(tx.DB, &charge)
+	if err != nil {
+		return err
+	}
+	if !first {
+		c.logger.InfoContext(ctx, "order already charged", "order_guid", ev.OrderGUID)
+		return nil
 	}
 	c.logger.InfoContext(ctx, "order charged", "order_guid", ev.OrderGUID, "charge_guid", charge.GUID,
 		"amount_cents", charge.AmountCents)

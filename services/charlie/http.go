@@ -23,8 +23,9 @@ var pages = server.Templates(templates, template.FuncMap{
 	},
 })
 
-// chargesShown is how many of the newest charges the API and the page show.
-const chargesShown = 100
+// chargesShown is how many of the newest charges the page shows, and the
+// API unless asked for up to maxChargesListed (?limit=).
+const chargesShown, maxChargesListed = 100, 10000
 
 func (c *Charlie) routes() {
 	e := c.HTTP
@@ -41,7 +42,11 @@ func (c *Charlie) getSettings(ec echo.Context) error {
 }
 
 func (c *Charlie) listCharges(ec echo.Context) error {
-	return server.Reply(ec, http.StatusOK)(recentCharges(c.DBFor(ec), chargesShown))
+	limit, err := server.Limit(ec, chargesShown, maxChargesListed)
+	if err != nil {
+		return err
+	}
+	return server.Reply(ec, http.StatusOK)(recentCharges(c.DBFor(ec), limit))
 }
 
 func (c *Charlie) getLedger(ec echo.Context) error {

@@ -6,6 +6,7 @@ import (
 	"gorm.io/gorm"
 
 	"eventually/pkg/seed"
+	"eventually/pkg/service"
 )
 
 // models are charlie's tables.
@@ -16,7 +17,7 @@ var models = []any{&FeeSetting{}, &FeeVersion{}, &Charge{}}
 func seedStore(db *gorm.DB) error {
 	row := feeSettingFromEvent(seed.Settings)
 	row.ID = feeRowID
-	if err := db.Where(FeeSetting{ID: feeRowID}).FirstOrCreate(&row).Error; err != nil {
+	if err := service.CreateIfAbsent(db, &row); err != nil {
 		return fmt.Errorf("seed charlie fee setting: %w", err)
 	}
 	return rememberVersion(db, row)

@@ -51,6 +51,10 @@ func New(cfg Config) (*Overlord, error) {
 }
 
 func build(cfg Config) (*Overlord, error) {
+	// Overlord's view stays a SQLite file of its data dir whatever the
+	// other services use: it is one watcher, and its view is rebuilt from
+	// the stream into such a file (rebuild.go).
+	cfg.DatabaseURL = ""
 	parts, err := service.New(Name, cfg.Config, &Message{}, &resetFence{})
 	if err != nil {
 		return nil, err

@@ -21,6 +21,7 @@ import (
 	"eventually/pkg/events"
 	"eventually/pkg/logging"
 	"eventually/pkg/messaging"
+	"eventually/pkg/postgres"
 	"eventually/pkg/sqlite"
 	"eventually/pkg/stage"
 )
@@ -43,11 +44,29 @@ func New(t testing.TB, service string, models []any, seed func(*gorm.DB) error) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = sqlite.Close(db) })
+	return newEnv(t, db, service, seed)
+}
+
+// NewShared opens the service's schema on the Postgres database at url,
+// as each instance of a service does: several Envs of one url and service
+// share their tables, as the instances do. It is closed when the test ends.
+func NewShared(t testing.TB, url, service string, models []any, seed func(*gorm.DB) error) *Env {
+	t.Helper()
+	db, err := postgres.Open(context.Background(), url, service, slices.Concat(models, messaging.Models())...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newEnv(t, db, service, seed)
+}
+
+func newEnv(t testing.TB, db *gorm.DB, service string, seed func(*gorm.DB) error) *Env {
+	t.Helper()
+	t.Cleanup(func() { _ = sqlite.Close(db) }) // closes any gorm database
 	if err := seed(db); err != nil {
 		t.Fatal(err)
 	}
 	env := &Env{DB: db, Logger: logging.Discard(), store: messaging.GormStore{DB: db}}
+	var err error
 	env.Bus, err = messaging.New(messaging.Config{Service: service, Store: env.store, Logger: env.Logger})
 	if err != nil {
 		t.Fatal(err)
