@@ -32,12 +32,17 @@ type Lease struct {
 // up to LeaseTTL for the lease to lapse (a holder that crashed stops
 // renewing it); if it is renewed meanwhile, the answer is ErrLeaseHeld,
 // naming the holder.
-func TakeLease(ctx context.Context, nc *nats.Conn, key, holder string) (*Lease, error) {
+//
+// replicas is how many servers of a cluster keep the leases, as many as
+// keep the stream: a lease on a lost server could not be renewed, and
+// would be lost to its holder when the server came back.
+func TakeLease(ctx context.Context, nc *nats.Conn, key, holder string, replicas int) (*Lease, error) {
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: leaseBucket, TTL: LeaseTTL, Storage: jetstream.FileStorage})
+	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: leaseBucket, TTL: LeaseTTL,
+		Storage: jetstream.FileStorage, Replicas: max(replicas, 1)})
 	if err != nil {
 		return nil, fmt.Errorf("lease bucket: %w", err)
 	}
