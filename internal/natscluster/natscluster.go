@@ -139,7 +139,7 @@ http: 127.0.0.1:%d
 jetstream {
   store_dir: %q
   max_memory_store: 64MB
-  max_file_store: 1GB
+  max_file_store: 8GB
 }
 cluster {
   name: %s
