@@ -1,13 +1,17 @@
 package scenarios
 
 import (
+	"context"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"eventually/internal/load"
 	"eventually/internal/natscluster"
 	st "eventually/internal/systemtest"
+	"eventually/pkg/events"
 	"eventually/pkg/stream"
 )
 
@@ -35,4 +39,75 @@ func TestReadyzWhileTheStreamHasNoLeader(t *testing.T) {
 	st.Must(t, st.Call(t, "GET", s.URL("beta")+"/healthz", nil), 200)
 	cluster.Restart(leader)
 	waitReadyz(t, s, "beta", http.StatusOK)
+}
+
+// The whole system on a three-node cluster with the stream kept by all
+// three (EVENTUALLY_STREAM_REPLICAS=3): the node that leads the stream is
+// killed mid-run. The orders stall while the others elect a leader, then
+// go on: every order is finalized exactly once, charged once, the fees
+// balance, and nothing is poisoned. The test logs the stall.
+func TestOrdersSurviveTheStreamLeadersDeath(t *testing.T) {
+	cluster := natscluster.Start(t)
+	s := st.Start(t, st.Options{Stage: 5, BrokerURL: cluster.URL(), Stream: stream.Limits{Replicas: 3}})
+	const orders = 150
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	type result struct {
+		report load.Report
+		err    error
+	}
+	done := make(chan result, 1)
+	go func() {
+		r, err := load.Run(ctx, load.Targets{Alpha: s.URL("alpha"), Beta: s.URL("beta"), Charlie: s.URL("charlie"), Broker: cluster.URL()},
+			load.Options{Orders: orders, Customers: 8, Changes: -1, Timeout: time.Minute})
+		done <- result{r, err}
+	}()
+
+	var before uint64
+	st.Eventually(t, time.Minute, "a third of the orders finalized", func() bool {
+		before = s.StreamCount(events.NameOrderFinalized)
+		return before >= orders/3
+	})
+	leader := cluster.StreamLeader(stream.Name)
+	if leader < 0 {
+		t.Fatal("the stream has no leader")
+	}
+	cluster.Kill(leader)
+	t.Logf("killed node %d, the stream's leader, after about %d orders", leader, before)
+
+	res := <-done
+	if res.err != nil {
+		t.Fatalf("load: %v", res.err)
+	}
+	for _, p := range res.report.Problems {
+		t.Error(p)
+	}
+	if n := s.StreamCount(stream.PoisonTopic); n != 0 {
+		t.Errorf("%d messages poisoned, want none", n)
+	}
+	stall, at := longestGap(t, s.Messages(events.NameOrderFinalized))
+	t.Logf("%d orders at %.1f orders/s, p99 %.0f ms; the longest gap between finalized orders: %s (at order %d)",
+		orders, res.report.OrdersPerSec, res.report.Latency.P99, stall.Round(10*time.Millisecond), at)
+}
+
+// longestGap is the longest time between two consecutive order.finalized
+// messages (by occurred_at, when alpha committed them), and the position
+// of the order after it.
+func longestGap(t *testing.T, finalized []st.Message) (gap time.Duration, at int) {
+	t.Helper()
+	var times []time.Time
+	for _, m := range finalized {
+		ts, err := time.Parse(time.RFC3339Nano, m.Metadata["occurred_at"])
+		if err != nil {
+			t.Fatalf("order.finalized %s: occurred_at: %v", m.UUID, err)
+		}
+		times = append(times, ts)
+	}
+	slices.SortFunc(times, time.Time.Compare)
+	for i := 1; i < len(times); i++ {
+		if d := times[i].Sub(times[i-1]); d > gap {
+			gap, at = d, i
+		}
+	}
+	return gap, at
 }
