@@ -2,6 +2,9 @@ package scenarios
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -73,9 +76,13 @@ func TestOrdersSurviveTheStreamLeadersDeath(t *testing.T) {
 		t.Fatal("the stream has no leader")
 	}
 	cluster.Kill(leader)
+	killed := time.Now()
 	t.Logf("killed node %d, the stream's leader, after about %d orders", leader, before)
+	watching, notReady := watchReadiness(s.URL("alpha"))
 
 	res := <-done
+	close(watching)
+	t.Logf("alpha's /readyz after the kill: %s", <-notReady)
 	if res.err != nil {
 		t.Fatalf("load: %v", res.err)
 	}
@@ -85,15 +92,19 @@ func TestOrdersSurviveTheStreamLeadersDeath(t *testing.T) {
 	if n := s.StreamCount(stream.PoisonTopic); n != 0 {
 		t.Errorf("%d messages poisoned, want none", n)
 	}
-	stall, at := longestGap(t, s.Messages(events.NameOrderFinalized))
-	t.Logf("%d orders at %.1f orders/s, p99 %.0f ms; the longest gap between finalized orders: %s (at order %d)",
-		orders, res.report.OrdersPerSec, res.report.Latency.P99, stall.Round(10*time.Millisecond), at)
+	finalized := finalizedTimes(t, s.Messages(events.NameOrderFinalized))
+	stall, at := longestGap(finalized)
+	t.Logf("%d orders at %.1f orders/s, p99 %.0f ms, max %.0f ms; from the kill to the next order finalized: %s; "+
+		"the longest gap between finalized orders: %s (at order %d)", orders, res.report.OrdersPerSec, res.report.Latency.P99,
+		res.report.Latency.Max, firstAfter(finalized, killed).Sub(killed).Round(10*time.Millisecond), stall.Round(10*time.Millisecond), at)
+	for _, name := range st.AllServices {
+		waitReadyz(t, s, name, http.StatusOK)
+	}
 }
 
-// longestGap is the longest time between two consecutive order.finalized
-// messages (by occurred_at, when alpha committed them), and the position
-// of the order after it.
-func longestGap(t *testing.T, finalized []st.Message) (gap time.Duration, at int) {
+// finalizedTimes are the times alpha committed each order.finalized
+// (occurred_at), in order.
+func finalizedTimes(t *testing.T, finalized []st.Message) []time.Time {
 	t.Helper()
 	var times []time.Time
 	for _, m := range finalized {
@@ -104,10 +115,64 @@ func longestGap(t *testing.T, finalized []st.Message) (gap time.Duration, at int
 		times = append(times, ts)
 	}
 	slices.SortFunc(times, time.Time.Compare)
+	return times
+}
+
+// longestGap is the longest time between two consecutive times, and the
+// position of the one after it.
+func longestGap(times []time.Time) (gap time.Duration, at int) {
 	for i := 1; i < len(times); i++ {
 		if d := times[i].Sub(times[i-1]); d > gap {
 			gap, at = d, i
 		}
 	}
 	return gap, at
+}
+
+// firstAfter is the first of times (in order) after t, or t.
+func firstAfter(times []time.Time, t time.Time) time.Time {
+	for _, ts := range times {
+		if ts.After(t) {
+			return ts
+		}
+	}
+	return t
+}
+
+// watchReadiness asks a service's /readyz every 100 ms until stop is
+// closed, then says how long it answered anything but 200, and why.
+func watchReadiness(serviceURL string) (stop chan struct{}, said <-chan string) {
+	stop = make(chan struct{})
+	out := make(chan string, 1)
+	go func() {
+		client := http.Client{Timeout: time.Second}
+		var down time.Duration
+		reasons := map[string]bool{}
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for last := time.Now(); ; {
+			select {
+			case <-stop:
+				out <- fmt.Sprintf("not ready for %s in all, saying %q", down.Round(100*time.Millisecond), slices.Sorted(maps.Keys(reasons)))
+				return
+			case now := <-tick.C:
+				resp, err := client.Get(serviceURL + "/readyz")
+				switch {
+				case err != nil:
+					reasons[err.Error()] = true
+					down += now.Sub(last)
+				case resp.StatusCode != http.StatusOK:
+					var r struct{ Reason string }
+					_ = json.NewDecoder(resp.Body).Decode(&r)
+					reasons[r.Reason] = true
+					down += now.Sub(last)
+				}
+				if resp != nil {
+					resp.Body.Close()
+				}
+				last = now
+			}
+		}
+	}()
+	return stop, out
 }

@@ -100,11 +100,39 @@ func (l *Lease) Keep(ctx context.Context) error {
 			l.release()
 			return nil
 		case errors.Is(err, jetstream.ErrKeyExists), errors.Is(err, jetstream.ErrKeyNotFound):
-			return fmt.Errorf("lease %s lost: %w", l.key, err)
+			if err := l.reclaim(ctx); err != nil {
+				return err
+			}
 		}
 		// Any other error (the broker away) is retried at the next tick;
 		// the lease lapses only after LeaseTTL without renewal.
 	}
+}
+
+// reclaim is for a renewal refused because the lease is not at the
+// revision this holder last wrote. That need not mean another holder has
+// it: a renewal that the broker took but whose answer was lost (a server
+// of a cluster died) moved the revision, and an outage longer than
+// LeaseTTL (a cluster electing leaders) let it lapse. The lease is this
+// holder's again unless another holds it, which is the one error.
+func (l *Lease) reclaim(ctx context.Context) error {
+	rev, err := l.kv.Create(ctx, l.key, []byte(l.holder))
+	if err == nil {
+		l.rev = rev
+		return nil
+	}
+	if !errors.Is(err, jetstream.ErrKeyExists) {
+		return nil // the broker away again: the next tick tries anew
+	}
+	held, err := l.kv.Get(ctx, l.key)
+	switch {
+	case err != nil:
+		return nil
+	case string(held.Value()) == l.holder:
+		l.rev = held.Revision()
+		return nil
+	}
+	return fmt.Errorf("lease %s lost: %w by %s", l.key, ErrLeaseHeld, held.Value())
 }
 
 // release frees the lease at once, so the next holder need not wait.
