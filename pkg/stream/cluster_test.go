@@ -29,6 +29,10 @@ func TestEnsureReplicatesOnACluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitReplicas(t, nc, 1)
+	durable := DurableName("beta", "settings.changed")
+	if _, err := EnsureConsumer(ctx, nc, Name, durable, "settings.changed", 5); err != nil {
+		t.Fatal(err)
+	}
 	js, _ := nc.JetStream()
 	if _, err := js.Publish("settings.changed", []byte("{}"), nats.Context(ctx)); err != nil {
 		t.Fatal(err)
@@ -40,6 +44,14 @@ func TestEnsureReplicatesOnACluster(t *testing.T) {
 	info := waitReplicas(t, nc, 3)
 	if info.State.Msgs != 1 {
 		t.Errorf("after the update the stream holds %d messages, want the 1 it had", info.State.Msgs)
+	}
+	// A durable consumer takes the stream's replicas, also when they change.
+	if !poll.Until(15*time.Second, 50*time.Millisecond, func() bool {
+		c, err := js.ConsumerInfo(Name, durable)
+		return err == nil && c.Cluster != nil && len(c.Cluster.Replicas) == 2
+	}) {
+		c, err := js.ConsumerInfo(Name, durable)
+		t.Fatalf("consumer %s after the stream went to 3 replicas: %+v (%v)", durable, c, err)
 	}
 
 	if err := js.DeleteStream(Name, nats.Context(ctx)); err != nil {
