@@ -14,7 +14,7 @@ import (
 	"eventually/pkg/stream"
 )
 
-// Defaults of the design brief; the services' addresses are in the table
+// The defaults; the services' addresses are in the table
 // of services (internal/system). docker-compose.yml is checked against
 // these by a test.
 const (
@@ -40,6 +40,9 @@ const (
 	EnvStreamMaxAge     = "EVENTUALLY_STREAM_MAX_AGE"
 	EnvStreamMaxBytes   = "EVENTUALLY_STREAM_MAX_BYTES"
 	EnvNATSMonitorAddr  = "EVENTUALLY_NATS_MONITOR_ADDR"
+	// EnvSupervisor is set by boot for overlord: where the dashboard's
+	// stop and start of a service go (internal/supervisor).
+	EnvSupervisor = "EVENTUALLY_SUPERVISOR_URL"
 )
 
 // envVar is one variable the binary reads, with what the usage text says of it.
@@ -67,6 +70,7 @@ func envVars() []envVar {
 		envVar{EnvStreamMaxAge, "the stream drops messages older than this, e.g. 720h (default 30 days)"},
 		envVar{EnvStreamMaxBytes, "the stream drops its oldest messages beyond this many bytes (default 1073741824)"},
 		envVar{EnvNATSMonitorAddr, "the embedded broker's monitoring port, e.g. 127.0.0.1:8222 (default off)"},
+		envVar{EnvSupervisor, "set by boot for overlord: where the dashboard stops and starts services (tab 6)"},
 	)
 }
 
@@ -91,6 +95,8 @@ type config struct {
 	Stream stream.Limits
 	// NATSMonitorAddr opens the embedded broker's monitoring port.
 	NATSMonitorAddr string
+	// Supervisor is boot's supervisor, for overlord (EnvSupervisor).
+	Supervisor string
 }
 
 // browser is what the configuration lets web pages do (server.Browser).
@@ -144,6 +150,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		Instance:         or(EnvInstance, defaultInstance()),
 		Stream:           limits,
 		NATSMonitorAddr:  getenv(EnvNATSMonitorAddr),
+		Supervisor:       getenv(EnvSupervisor),
 	}, nil
 }
 
