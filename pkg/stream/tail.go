@@ -72,6 +72,10 @@ type tail struct {
 	fn     func(Message)
 	lost   chan struct{} // the consumer is gone or skipped a message
 
+	// passing makes fn's calls one at a time, in order, also while a
+	// replaced consumer's last callback still runs.
+	passing sync.Mutex
+
 	mu        sync.Mutex
 	next      uint64 // stream sequence of the next message to pass on
 	serial    int    // which consumer is current; messages of an older one are dropped
@@ -129,6 +133,8 @@ func (t *tail) take(serial int, m jetstream.Msg) {
 	if err != nil {
 		return
 	}
+	t.passing.Lock()
+	defer t.passing.Unlock()
 	t.mu.Lock()
 	if serial != t.serial || meta.Sequence.Stream < t.next {
 		t.mu.Unlock()
