@@ -144,11 +144,7 @@ func DurableName(service, topic string) string {
 // deletion, what it had acknowledged is not known, and the consumer's
 // inbox drops what it already processed.
 func EnsureConsumer(ctx context.Context, nc *nats.Conn, stream, durable, topic string, maxDeliver int) (created bool, err error) {
-	js, err := jetStream(nc)
-	if err != nil {
-		return false, err
-	}
-	return ensureConsumer(ctx, nc, js, stream, durable, topic, maxDeliver, nats.DeliverAllPolicy)
+	return ensureConsumer(ctx, nc, stream, durable, topic, maxDeliver, nats.DeliverAllPolicy)
 }
 
 // StartConsumerAtEnd replaces a durable consumer with one that starts at
@@ -162,11 +158,15 @@ func StartConsumerAtEnd(ctx context.Context, nc *nats.Conn, stream, durable, top
 	if err := js.DeleteConsumer(stream, durable, nats.Context(ctx)); err != nil && !errors.Is(err, nats.ErrConsumerNotFound) {
 		return fmt.Errorf("delete consumer %s: %w", durable, err)
 	}
-	_, err = ensureConsumer(ctx, nc, js, stream, durable, topic, maxDeliver, nats.DeliverNewPolicy)
+	_, err = ensureConsumer(ctx, nc, stream, durable, topic, maxDeliver, nats.DeliverNewPolicy)
 	return err
 }
 
-func ensureConsumer(ctx context.Context, nc *nats.Conn, js nats.JetStreamContext, stream, durable, topic string, maxDeliver int, deliverPolicy nats.DeliverPolicy) (created bool, err error) {
+func ensureConsumer(ctx context.Context, nc *nats.Conn, stream, durable, topic string, maxDeliver int, deliverPolicy nats.DeliverPolicy) (created bool, err error) {
+	js, err := jetStream(nc)
+	if err != nil {
+		return false, err
+	}
 	info, err := js.ConsumerInfo(stream, durable, nats.Context(ctx))
 	switch {
 	case err == nil && info.Config.MaxDeliver == maxDeliver:
