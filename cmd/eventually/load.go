@@ -196,8 +196,11 @@ func startInstances(ctx context.Context, exe string, cfg config, url string, n i
 			if c.exited() {
 				return started, fmt.Errorf("%s exited: %s", c.name, strings.TrimSpace(said[i].String()))
 			}
-			if time.Now().After(deadline) || !sleepCtx(ctx, 20*time.Millisecond) {
+			if time.Now().After(deadline) {
 				return started, fmt.Errorf("%s not ready after 30s", c.name)
+			}
+			if !sleepCtx(ctx, 20*time.Millisecond) {
+				return started, ctx.Err()
 			}
 		}
 	}
