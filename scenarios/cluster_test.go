@@ -24,10 +24,7 @@ import (
 func TestReadyzWhileTheStreamHasNoLeader(t *testing.T) {
 	cluster := natscluster.Start(t)
 	s := st.Start(t, st.Options{Stage: 5, Services: []string{"beta"}, BrokerURL: cluster.URL(), Stream: stream.Limits{Replicas: 1}})
-	leader := cluster.StreamLeader(stream.Name)
-	if leader < 0 {
-		t.Fatal("the stream has no leader")
-	}
+	leader := cluster.WaitStreamLeader(stream.Name)
 	cluster.Kill(leader)
 	var body string
 	st.Eventually(t, 10*time.Second, "beta /readyz 503", func() bool {
@@ -71,10 +68,7 @@ func TestOrdersSurviveTheStreamLeadersDeath(t *testing.T) {
 		before = s.StreamCount(events.NameOrderFinalized)
 		return before >= orders/3
 	})
-	leader := cluster.StreamLeader(stream.Name)
-	if leader < 0 {
-		t.Fatal("the stream has no leader")
-	}
+	leader := cluster.WaitStreamLeader(stream.Name)
 	cluster.Kill(leader)
 	killed := time.Now()
 	t.Logf("killed node %d, the stream's leader, after about %d orders", leader, before)

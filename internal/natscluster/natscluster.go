@@ -274,6 +274,21 @@ func (c *Cluster) StreamLeader(stream string) int {
 	return -1
 }
 
+// WaitStreamLeader waits until a node leads the stream (after a kill, one
+// of the others: a dead node answers nothing) and returns its index; it
+// fails the test when none does within 30 s.
+func (c *Cluster) WaitStreamLeader(stream string) int {
+	c.t.Helper()
+	leader := -1
+	if !poll.Until(startWithin, 50*time.Millisecond, func() bool {
+		leader = c.StreamLeader(stream)
+		return leader >= 0
+	}) {
+		c.t.Fatalf("stream %s: no leader after %s", stream, startWithin)
+	}
+	return leader
+}
+
 // Kill ends node i at once with SIGKILL, as a crash or a lost machine
 // would: it hands nothing over, and the others must notice it is gone.
 func (c *Cluster) Kill(i int) {

@@ -29,12 +29,15 @@ func TestKillTheStreamLeader(t *testing.T) {
 	}
 	publish := func() bool { _, err := js.Publish("t", []byte("x")); return err == nil }
 
-	leader := waitLeader(t, c, "T", -1)
+	leader := c.WaitStreamLeader("T")
 	if !publish() {
 		t.Fatal("publish before the kill")
 	}
 	c.Kill(leader)
-	next := waitLeader(t, c, "T", leader)
+	next := c.WaitStreamLeader("T")
+	if next == leader {
+		t.Fatalf("the killed node %d still leads", leader)
+	}
 	if !poll.Until(20*time.Second, 100*time.Millisecond, publish) {
 		t.Fatal("no publish accepted after the kill")
 	}
@@ -55,17 +58,4 @@ func TestKillTheStreamLeader(t *testing.T) {
 		t.Fatalf("%s did not catch up after its restart", c.nodes[leader].name)
 	}
 	t.Logf("leader %s killed, %s took over, %s back", c.nodes[leader].name, c.nodes[next].name, c.nodes[leader].name)
-}
-
-// waitLeader waits for a stream leader other than not.
-func waitLeader(t *testing.T, c *Cluster, stream string, not int) int {
-	t.Helper()
-	leader := -1
-	if !poll.Until(20*time.Second, 50*time.Millisecond, func() bool {
-		leader = c.StreamLeader(stream)
-		return leader >= 0 && leader != not
-	}) {
-		t.Fatalf("stream %s: no leader (other than node %d)", stream, not)
-	}
-	return leader
 }
