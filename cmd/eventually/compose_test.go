@@ -66,7 +66,7 @@ func TestComposeMatchesCode(t *testing.T) {
 	got := project.ServiceNames()
 	slices.Sort(got)
 	if !slices.Equal(got, want) {
-		t.Fatalf("docker-compose.yml services = %v, want the broker and every service of the code: %v", got, want)
+		t.Fatalf("docker-compose.yml services = %v, want the broker and every service of the code: %v (the profile single, which COMPOSE_PROFILES in .env names)", got, want)
 	}
 
 	brokerURL := checkBroker(t, project.Services[brokerService], project)
