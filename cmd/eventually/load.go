@@ -1,12 +1,16 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -36,12 +40,23 @@ func loadCommand(ctx context.Context, cfg config, args []string, stdout io.Write
 		"for alpha, beta, charlie, nats, one per --target (the ones left out are the configured\n"+
 		"ones); nats= takes a comma-separated list of servers, as EVENTUALLY_NATS_URL does;\n"+
 		"alpha=, beta= and charlie= a comma-separated list of a service's instances, all checked")
+	var own ownSystem
+	flags.StringVar(&own.Broker, "nats", "", "run the system of its own on this broker instead of an embedded one:\n"+
+		"a NATS server's URL, or a cluster's servers, comma-separated")
+	flags.IntVar(&own.Instances, "instances", 1, "instances of alpha, beta and charlie in the system of its own (more\n"+
+		"than one needs a store they share; on SQLite the second refuses to start)")
 	asJSON := flags.Bool("json", false, "print the figures as JSON")
 	if err := flags.Parse(args); err != nil {
 		return fmt.Errorf("load: %w", err)
 	}
 	if flags.NArg() > 0 {
 		return fmt.Errorf("load: unexpected arguments %q", flags.Args())
+	}
+	if len(target) > 0 && (own.Broker != "" || own.Instances != 1) {
+		return errors.New("load: --nats and --instances shape the system of its own; --target drives a running one")
+	}
+	if own.Instances < 1 {
+		return fmt.Errorf("load: --instances %d: want at least 1", own.Instances)
 	}
 	opts.Progress = os.Stderr
 
@@ -56,7 +71,7 @@ func loadCommand(ctx context.Context, cfg config, args []string, stdout io.Write
 		}
 	} else {
 		var err error
-		if report, err = loadOwnSystem(ctx, cfg, opts); err != nil {
+		if report, err = loadOwnSystem(ctx, cfg, opts, own); err != nil {
 			return fmt.Errorf("load: %w", err)
 		}
 	}
@@ -74,10 +89,19 @@ func loadCommand(ctx context.Context, cfg config, args []string, stdout io.Write
 	return nil
 }
 
-// loadOwnSystem starts the broker and every service in a temp dir,
-// drives the run, and adds what only the starter knows: the time to all
-// healthy.
-func loadOwnSystem(ctx context.Context, cfg config, opts load.Options) (load.Report, error) {
+// ownSystem shapes the system load starts for itself.
+type ownSystem struct {
+	// Broker is where its services connect (a cluster's servers,
+	// comma-separated); empty: an embedded broker of its own.
+	Broker string
+	// Instances of alpha, beta and charlie; overlord, the watcher, runs once.
+	Instances int
+}
+
+// loadOwnSystem starts the broker (unless own names one) and every
+// service in a temp dir, drives the run, and adds what only the starter
+// knows: the time to all healthy.
+func loadOwnSystem(ctx context.Context, cfg config, opts load.Options, own ownSystem) (load.Report, error) {
 	dir, err := os.MkdirTemp("", "eventually-load-")
 	if err != nil {
 		return load.Report{}, err
@@ -96,22 +120,37 @@ func loadOwnSystem(ctx context.Context, cfg config, opts load.Options) (load.Rep
 	}
 
 	start := time.Now()
-	b, err := broker.Start("127.0.0.1:0", cfg.DataDir)
+	brokerURL := own.Broker
+	if brokerURL == "" {
+		b, err := broker.Start("127.0.0.1:0", cfg.DataDir)
+		if err != nil {
+			return load.Report{}, err
+		}
+		defer b.Shutdown()
+		brokerURL = b.URL()
+	}
+	children, err := startServices(exe, cfg, brokerURL, nil)
 	if err != nil {
 		return load.Report{}, err
 	}
-	defer b.Shutdown()
-	children, err := startServices(exe, cfg, b.URL(), nil)
-	if err != nil {
-		return load.Report{}, err
-	}
-	defer stopAll(children, nil, stopGrace)
+	defer func() { stopAll(children, nil, stopGrace) }()
 	if err := waitReady(ctx, cfg, 30*time.Second); err != nil {
 		return load.Report{}, err
 	}
+	// The others after the first of each is ready: on a store of one
+	// instance's own the first holds the lease, and the others say why
+	// they cannot start.
+	extra, err := startInstances(ctx, exe, cfg, brokerURL, own.Instances)
+	children = append(children, extra...)
+	if err != nil {
+		return load.Report{}, err
+	}
 	healthy := time.Since(start)
+	if opts.Progress != nil {
+		fmt.Fprintf(opts.Progress, "load: %d instance(s) of alpha, beta and charlie on %s\n", own.Instances, brokerURL)
+	}
 
-	targets := load.Targets{Broker: b.URL()}
+	targets := load.Targets{Broker: brokerURL}
 	targets.Alpha, targets.Beta, targets.Charlie = "http://"+cfg.Addrs["alpha"], "http://"+cfg.Addrs["beta"], "http://"+cfg.Addrs["charlie"]
 	opts.Processes = map[string]int{}
 	for _, c := range children {
@@ -123,6 +162,60 @@ func loadOwnSystem(ctx context.Context, cfg config, opts load.Options) (load.Rep
 	}
 	report.StartToHealthyMs = float64(healthy.Microseconds()) / 1000
 	return report, nil
+}
+
+// startInstances starts instances 2..n of alpha, beta and charlie, each
+// on an address of its own and named <service>-<i>, and waits until they
+// are ready. One that exits first is reported with what it said.
+func startInstances(ctx context.Context, exe string, cfg config, url string, n int) ([]*child, error) {
+	var started []*child
+	var said []*bytes.Buffer
+	var addrs []string
+	for i := 2; i <= n; i++ {
+		for _, name := range []string{"alpha", "beta", "charlie"} {
+			addr, err := loopbackAddr()
+			if err != nil {
+				return started, err
+			}
+			own := cfg
+			own.Addrs = maps.Clone(cfg.Addrs)
+			own.Addrs[name] = addr
+			cmd := exec.Command(exe, name)
+			cmd.Env = append(childEnv(own, url), fmt.Sprintf("%s=%s-%d", EnvInstance, name, i))
+			stderr := &bytes.Buffer{}
+			cmd.Stderr = stderr
+			c, err := startChild(fmt.Sprintf("%s-%d", name, i), cmd, nil)
+			if err != nil {
+				return started, err
+			}
+			started, said, addrs = append(started, c), append(said, stderr), append(addrs, addr)
+		}
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for i, c := range started {
+		for readiness(ctx, addrs[i]) != nil {
+			if c.exited() {
+				return started, fmt.Errorf("%s exited: %s", c.name, strings.TrimSpace(said[i].String()))
+			}
+			if time.Now().After(deadline) {
+				return started, fmt.Errorf("%s not ready after 30s", c.name)
+			}
+			if !sleepCtx(ctx, 20*time.Millisecond) {
+				return started, ctx.Err()
+			}
+		}
+	}
+	return started, nil
+}
+
+// sleepCtx waits d, or until ctx is done (false).
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	select {
+	case <-ctx.Done():
+		return false
+	case <-time.After(d):
+		return true
+	}
 }
 
 // parseTargets reads the --target flags.

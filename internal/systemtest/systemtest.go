@@ -52,6 +52,11 @@ type Options struct {
 	// is refused. The first is named after its service, the others
 	// <service>-2, <service>-3, ...
 	Instances int
+	// BrokerURL is a broker of the test's own, e.g. a cluster
+	// (natscluster); empty: an embedded broker in the temp dir.
+	BrokerURL string
+	// Stream is the stream's replicas and limits (zero: the defaults).
+	Stream stream.Limits
 }
 
 // Service is a running service as the tests see it.
@@ -102,15 +107,9 @@ func Start(t testing.TB, opts Options) *System {
 	if opts.DataDir != "" {
 		s.DataDir = opts.DataDir
 	}
-	b, err := broker.Start(s.brokerAddr, s.DataDir)
-	for try := 0; err != nil && strings.Contains(err.Error(), "address already in use") && try < 3; try++ {
-		s.brokerAddr = freeAddr(t) // taken since it was picked: the services are not started yet
-		b, err = broker.Start(s.brokerAddr, s.DataDir)
+	if opts.BrokerURL == "" {
+		s.startEmbeddedBroker()
 	}
-	if err != nil {
-		t.Fatalf("start broker: %v", err)
-	}
-	s.broker = b
 	s.serveSupervisor() // stops serving after the services have stopped
 	t.Cleanup(s.stopAll)
 	names := opts.Services
@@ -155,12 +154,34 @@ func (s *System) Instances(name string) []string {
 	return out
 }
 
-// BrokerURL is the broker's nats:// URL; it stays the same across restarts.
-func (s *System) BrokerURL() string { return "nats://" + s.brokerAddr }
+// startEmbeddedBroker starts the embedded broker on a free address.
+func (s *System) startEmbeddedBroker() {
+	b, err := broker.Start(s.brokerAddr, s.DataDir)
+	for try := 0; err != nil && strings.Contains(err.Error(), "address already in use") && try < 3; try++ {
+		s.brokerAddr = freeAddr(s.t) // taken since it was picked: the services are not started yet
+		b, err = broker.Start(s.brokerAddr, s.DataDir)
+	}
+	if err != nil {
+		s.t.Fatalf("start broker: %v", err)
+	}
+	s.broker = b
+}
+
+// BrokerURL is the broker's nats:// URL (Options.BrokerURL, or the
+// embedded broker's); it stays the same across restarts.
+func (s *System) BrokerURL() string {
+	if s.opts.BrokerURL != "" {
+		return s.opts.BrokerURL
+	}
+	return "nats://" + s.brokerAddr
+}
 
 // StartBroker starts the embedded broker (again) on its address.
 func (s *System) StartBroker() {
 	s.t.Helper()
+	if s.opts.BrokerURL != "" {
+		s.t.Fatal("StartBroker: the test runs its own broker (Options.BrokerURL)")
+	}
 	b, err := broker.Start(s.brokerAddr, s.DataDir)
 	if err != nil {
 		s.t.Fatalf("start broker: %v", err)
@@ -211,6 +232,7 @@ func (s *System) start(name, key string, stage int) (Service, error) {
 		return system.Build(name, service.Config{
 			Addr: s.addrs[key], DataDir: s.DataDir, BrokerURL: s.BrokerURL(), Stage: stage, Logger: logger,
 			Browser: server.Browser{DashboardOrigins: dashboard}, DatabaseURL: s.opts.DatabaseURL, Instance: instance,
+			Stream: s.opts.Stream,
 		}, system.Options{AutoApprove: s.opts.AutoApprove, Supervisor: s.supervisor})
 	}
 	svc, err := build()

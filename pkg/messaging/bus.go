@@ -233,7 +233,7 @@ func (b *Bus) Run(ctx context.Context) error {
 func (b *Bus) takeLease(ctx context.Context) (*stream.Lease, error) {
 	holder := cmp.Or(b.cfg.Instance, b.cfg.Service+"-"+watermill.NewShortUUID())
 	for delay := 100 * time.Millisecond; ; delay = min(delay*2, 5*time.Second) {
-		lease, err := stream.TakeLease(ctx, b.conn, b.cfg.Service, holder)
+		lease, err := stream.TakeLease(ctx, b.conn, b.cfg.Service, holder, b.cfg.Stream.Replicas)
 		switch {
 		case err == nil:
 			return lease, nil

@@ -56,10 +56,16 @@ func MeasureCeiling(ctx context.Context, brokerURL string, sample Message, n, pu
 	if err := js.DeleteStream(ceilingStream); err != nil && !errors.Is(err, nats.ErrStreamNotFound) {
 		return Ceiling{}, fmt.Errorf("ceiling: drop old stream: %w", err)
 	}
+	// As many copies as the system's stream keeps: on a cluster each
+	// publish waits for a majority of them.
+	replicas := 1
+	if info, err := js.StreamInfo(Name, nats.Context(ctx)); err == nil {
+		replicas = info.Config.Replicas
+	}
 	_, err = js.AddStream(&nats.StreamConfig{
 		Name: ceilingStream, Subjects: []string{"ceiling.>"},
-		Storage: nats.FileStorage, Duplicates: 2 * time.Minute,
-	})
+		Storage: nats.FileStorage, Duplicates: 2 * time.Minute, Replicas: replicas,
+	}, nats.Context(ctx))
 	if err != nil {
 		return Ceiling{}, fmt.Errorf("ceiling: create stream: %w", err)
 	}

@@ -32,12 +32,17 @@ type Lease struct {
 // up to LeaseTTL for the lease to lapse (a holder that crashed stops
 // renewing it); if it is renewed meanwhile, the answer is ErrLeaseHeld,
 // naming the holder.
-func TakeLease(ctx context.Context, nc *nats.Conn, key, holder string) (*Lease, error) {
+//
+// replicas is how many servers of a cluster keep the leases, as many as
+// keep the stream: a lease on a lost server could not be renewed, and
+// would be lost to its holder when the server came back.
+func TakeLease(ctx context.Context, nc *nats.Conn, key, holder string, replicas int) (*Lease, error) {
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: leaseBucket, TTL: LeaseTTL, Storage: jetstream.FileStorage})
+	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: leaseBucket, TTL: LeaseTTL,
+		Storage: jetstream.FileStorage, Replicas: max(replicas, 1)})
 	if err != nil {
 		return nil, fmt.Errorf("lease bucket: %w", err)
 	}
@@ -95,11 +100,39 @@ func (l *Lease) Keep(ctx context.Context) error {
 			l.release()
 			return nil
 		case errors.Is(err, jetstream.ErrKeyExists), errors.Is(err, jetstream.ErrKeyNotFound):
-			return fmt.Errorf("lease %s lost: %w", l.key, err)
+			if err := l.reclaim(ctx); err != nil {
+				return err
+			}
 		}
 		// Any other error (the broker away) is retried at the next tick;
 		// the lease lapses only after LeaseTTL without renewal.
 	}
+}
+
+// reclaim is for a renewal refused because the lease is not at the
+// revision this holder last wrote. That need not mean another holder has
+// it: a renewal that the broker took but whose answer was lost (a server
+// of a cluster died) moved the revision, and an outage longer than
+// LeaseTTL (a cluster electing leaders) let it lapse. The lease is this
+// holder's again unless another holds it, which is the one error.
+func (l *Lease) reclaim(ctx context.Context) error {
+	rev, err := l.kv.Create(ctx, l.key, []byte(l.holder))
+	if err == nil {
+		l.rev = rev
+		return nil
+	}
+	if !errors.Is(err, jetstream.ErrKeyExists) {
+		return nil // the broker away again: the next tick tries anew
+	}
+	held, err := l.kv.Get(ctx, l.key)
+	switch {
+	case err != nil:
+		return nil
+	case string(held.Value()) == l.holder:
+		l.rev = held.Revision()
+		return nil
+	}
+	return fmt.Errorf("lease %s lost: %w by %s", l.key, ErrLeaseHeld, held.Value())
 }
 
 // release frees the lease at once, so the next holder need not wait.

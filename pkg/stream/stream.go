@@ -144,11 +144,7 @@ func DurableName(service, topic string) string {
 // deletion, what it had acknowledged is not known, and the consumer's
 // inbox drops what it already processed.
 func EnsureConsumer(ctx context.Context, nc *nats.Conn, stream, durable, topic string, maxDeliver int) (created bool, err error) {
-	js, err := jetStream(nc)
-	if err != nil {
-		return false, err
-	}
-	return ensureConsumer(ctx, js, stream, durable, topic, maxDeliver, nats.DeliverAllPolicy)
+	return ensureConsumer(ctx, nc, stream, durable, topic, maxDeliver, nats.DeliverAllPolicy)
 }
 
 // StartConsumerAtEnd replaces a durable consumer with one that starts at
@@ -162,11 +158,15 @@ func StartConsumerAtEnd(ctx context.Context, nc *nats.Conn, stream, durable, top
 	if err := js.DeleteConsumer(stream, durable, nats.Context(ctx)); err != nil && !errors.Is(err, nats.ErrConsumerNotFound) {
 		return fmt.Errorf("delete consumer %s: %w", durable, err)
 	}
-	_, err = ensureConsumer(ctx, js, stream, durable, topic, maxDeliver, nats.DeliverNewPolicy)
+	_, err = ensureConsumer(ctx, nc, stream, durable, topic, maxDeliver, nats.DeliverNewPolicy)
 	return err
 }
 
-func ensureConsumer(ctx context.Context, js nats.JetStreamContext, stream, durable, topic string, maxDeliver int, deliverPolicy nats.DeliverPolicy) (created bool, err error) {
+func ensureConsumer(ctx context.Context, nc *nats.Conn, stream, durable, topic string, maxDeliver int, deliverPolicy nats.DeliverPolicy) (created bool, err error) {
+	js, err := jetStream(nc)
+	if err != nil {
+		return false, err
+	}
 	info, err := js.ConsumerInfo(stream, durable, nats.Context(ctx))
 	switch {
 	case err == nil && info.Config.MaxDeliver == maxDeliver:
@@ -179,7 +179,7 @@ func ensureConsumer(ctx context.Context, js nats.JetStreamContext, stream, durab
 		}
 		return false, nil
 	case !errors.Is(err, nats.ErrConsumerNotFound):
-		return false, fmt.Errorf("look up consumer %s: %w", durable, err)
+		return false, unanswered(nc, "look up consumer "+durable, err)
 	}
 	_, err = js.AddConsumer(stream, &nats.ConsumerConfig{
 		Durable:        durable,
@@ -206,9 +206,24 @@ func Check(ctx context.Context, nc *nats.Conn) error {
 		return err
 	}
 	if _, err := js.StreamInfo(Name, nats.Context(ctx)); err != nil {
-		return fmt.Errorf("stream %s: %w", Name, err)
+		return unanswered(nc, "stream "+Name, err)
 	}
 	return nil
+}
+
+// unanswered wraps the error of a request about a stream or consumer
+// (what), saying what a timeout means: on a cluster only the leader of a
+// stream or consumer answers for it, so while it has none (the servers
+// that keep it are down, or still electing one) nothing answers at all.
+func unanswered(nc *nats.Conn, what string, err error) error {
+	if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, nats.ErrTimeout) {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if nc.ConnectedClusterName() != "" {
+		return fmt.Errorf("%s: no leader answers (the servers of cluster %s that keep it are down, or electing one): %w",
+			what, nc.ConnectedClusterName(), err)
+	}
+	return fmt.Errorf("%s: the broker does not answer: %w", what, err)
 }
 
 // jetStream is nc's JetStream API. Each call is given the caller's context

@@ -14,16 +14,7 @@ import (
 // The stream is created with the defaults, and an existing stream is
 // brought to new limits at the next start, its messages kept.
 func TestEnsureAppliesAndUpdatesLimits(t *testing.T) {
-	b, err := broker.Start("127.0.0.1:0", t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Shutdown()
-	nc, err := Connect(b.URL(), "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
+	nc := embeddedBroker(t)
 	ctx := context.Background()
 	config := func() nats.StreamConfig {
 		js, _ := nc.JetStream()
@@ -39,7 +30,7 @@ func TestEnsureAppliesAndUpdatesLimits(t *testing.T) {
 	if c := config(); c.Replicas != 1 || c.MaxAge != 30*24*time.Hour || c.MaxBytes != 1<<30 {
 		t.Fatalf("created with replicas %d, max age %v, max bytes %d: want the defaults", c.Replicas, c.MaxAge, c.MaxBytes)
 	}
-	if err := PublishRaw(ctx, b.URL(), PoisonTopic, nil, []byte("kept")); err != nil {
+	if err := PublishRaw(ctx, nc.ConnectedUrl(), PoisonTopic, nil, []byte("kept")); err != nil {
 		t.Fatal(err)
 	}
 	if err := Ensure(ctx, nc, Limits{MaxAge: time.Hour, MaxBytes: 64 << 20}); err != nil {
@@ -48,9 +39,25 @@ func TestEnsureAppliesAndUpdatesLimits(t *testing.T) {
 	if c := config(); c.MaxAge != time.Hour || c.MaxBytes != 64<<20 {
 		t.Fatalf("updated to max age %v, max bytes %d: want 1h and 64 MiB", c.MaxAge, c.MaxBytes)
 	}
-	if n, err := Count(ctx, b.URL(), PoisonTopic); err != nil || n != 1 {
+	if n, err := Count(ctx, nc.ConnectedUrl(), PoisonTopic); err != nil || n != 1 {
 		t.Fatalf("after the update the stream holds %d messages (%v), want the one it had", n, err)
 	}
+}
+
+// embeddedBroker starts an embedded broker for the test and connects to it.
+func embeddedBroker(t *testing.T) *nats.Conn {
+	t.Helper()
+	b, err := broker.Start("127.0.0.1:0", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Shutdown)
+	nc, err := Connect(b.URL(), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	return nc
 }
 
 // A broker whose JetStream is off (nats-server turns it off when its
