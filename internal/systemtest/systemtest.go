@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/trace"
 
 	"eventually/internal/poll"
 	"eventually/internal/system"
@@ -39,6 +40,9 @@ type Options struct {
 	Services []string
 	// DataDir holds the databases and the broker's store; empty: a temp dir.
 	DataDir string
+	// Tracing, when set, gives each start of a service its tracer
+	// provider (e.g. one recording its spans in memory); nil: no spans.
+	Tracing func(service string) trace.TracerProvider
 }
 
 // Service is a running service as the tests see it.
@@ -137,10 +141,14 @@ func (s *System) StartService(name string) Service {
 	if err != nil {
 		s.t.Fatal(err)
 	}
+	var tp trace.TracerProvider
+	if s.opts.Tracing != nil {
+		tp = s.opts.Tracing(name)
+	}
 	build := func() (Service, error) {
 		return system.Build(name, service.Config{
 			Addr: s.addrs[name], DataDir: s.DataDir, BrokerURL: s.BrokerURL(), Stage: s.opts.Stage, Logger: logger,
-			Browser: server.Browser{DashboardOrigins: dashboard},
+			Browser: server.Browser{DashboardOrigins: dashboard}, TracerProvider: tp,
 		}, system.Options{AutoApprove: s.opts.AutoApprove})
 	}
 	svc, err := build()

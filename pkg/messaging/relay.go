@@ -50,6 +50,8 @@ type relay struct {
 	// unmarked are the IDs the broker stored that the store does not say
 	// are published yet. Only the relay's goroutine uses it.
 	unmarked map[uint64]bool
+	tracing  tracing  // a span per publish, continuing the row's trace
+	metrics  *metrics // what was relayed, set aside
 }
 
 const (
@@ -162,8 +164,12 @@ func (r *relay) relayBatch(ctx context.Context) (full bool, err error) {
 			return false, fmt.Errorf("outbox message %s: metadata: %w", row.UUID, err)
 		}
 	}
+	spans := r.tracing.publishSpans(ctx, msgs)
+	errs := r.publish(ctx, msgs)
+	endPublishSpans(spans, errs)
+	r.metrics.countRelayed(msgs, errs)
 	var failed error
-	for i, err := range r.publish(ctx, msgs) {
+	for i, err := range errs {
 		switch {
 		case err == nil:
 			r.unmarked[rows[i].ID] = true
@@ -186,7 +192,8 @@ func (r *relay) setAside(ctx context.Context, msg stream.Message, id uint64, rea
 	if err := r.store.SetAside(ctx, id, reason.Error()); err != nil {
 		return err
 	}
-	r.logger.ErrorContext(requestid.With(ctx, msg.Metadata[CorrelationIDKey]), "outbox message set aside: the broker will never take it",
+	r.metrics.poisoned.WithLabelValues(r.service+" outbox", reasonUnpublishable).Inc()
+	r.logger.ErrorContext(r.tracing.extract(requestid.With(ctx, msg.Metadata[CorrelationIDKey]), msg.Metadata), "outbox message set aside: the broker will never take it",
 		"message_uuid", msg.UUID, "event_name", msg.Topic, "reason", reason.Error())
 	notice := stream.Message{UUID: uuid.NewString(), Topic: PoisonTopic, Metadata: maps.Clone(msg.Metadata),
 		Payload: msg.Payload[:min(len(msg.Payload), setAsidePayloadBytes)]}

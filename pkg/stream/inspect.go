@@ -36,6 +36,8 @@ type Consumer struct {
 	Topic      string
 	Pending    uint64 // stored, not yet delivered
 	AckPending int    // delivered, not yet acknowledged
+	// Redelivered are delivered more than once and not acknowledged yet.
+	Redelivered int
 }
 
 // Consumers lists the durable consumers of one service.
