@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
@@ -99,6 +100,19 @@ func TestOneTraceFromClickToLedger(t *testing.T) {
 	// Overlord watches the same messages, in the same trace.
 	if len(tr.spans("overlord", -1, traceID)["process order.captured"]) == 0 {
 		t.Error("overlord has no span of order.captured in the trace")
+	}
+
+	// Overlord's timeline of the request names the trace, in its JSON and
+	// on its page.
+	var timeline struct {
+		TraceIDs []string `json:"trace_ids"`
+	}
+	st.Must(t, st.Call(t, "GET", s.URL("overlord")+"/api/requests/trace-demo-1", nil), 200).JSON(t, &timeline)
+	if len(timeline.TraceIDs) != 1 || timeline.TraceIDs[0] != callerTrace {
+		t.Errorf("overlord's timeline has trace IDs %q, want [%s]", timeline.TraceIDs, callerTrace)
+	}
+	if page := st.Must(t, st.Call(t, "GET", s.URL("overlord")+"/requests/trace-demo-1", nil), 200); !strings.Contains(string(page.Body), callerTrace) {
+		t.Error("overlord's request page does not show the trace ID")
 	}
 
 	for _, service := range []string{"beta", "alpha", "charlie"} {

@@ -17,13 +17,13 @@ var testLogs = map[string]string{
 {"time":"2025-01-01T12:00:00.250Z","level":"INFO","msg":"order captured","service":"alpha","request_id":"other"}
 {"time":"2025-01-01T12:00:00.400Z","level":"INFO","msg":"order finalized","service":"alpha","request_id":"demo-42"}
 `,
-	"beta.log": `{"time":"2025-01-01T12:00:00.100Z","level":"INFO","msg":"cart submitted","service":"beta","request_id":"demo-42"}
+	"beta.log": `{"time":"2025-01-01T12:00:00.100Z","level":"INFO","msg":"cart submitted","service":"beta","request_id":"demo-42","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736"}
 not json at all, demo-42
 {"time":"2025-01-01T12:00:00.500Z","level":"INFO","msg":"cart reopened","service":"beta","request_id":"demo-42"}
 {"time":"2025-01-01T12:00:00.600Z","level":"INFO","msg":"service started","service":"beta"}
 `,
 	"charlie.log": `{"time":"2025-01-01T12:00:00.300Z","level":"INFO","msg":"order charged","service":"charlie","request_id":"demo-42","note":"mentions demo-420"}
-{"time":"2025-01-01T12:00:00.350Z","level":"INFO","msg":"order charged","service":"charlie","request_id":"demo-420"}
+{"time":"2025-01-01T12:00:00.350Z","level":"INFO","msg":"order charged","service":"charlie","request_id":"demo-420","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736"}
 `,
 }
 
@@ -89,6 +89,19 @@ func TestLogsJSONPrintsRawLines(t *testing.T) {
 		if !strings.HasPrefix(l, `{"time":"2025-`) {
 			t.Errorf("not a raw JSON log line: %q", l)
 		}
+	}
+}
+
+// A trace ID selects the lines written in that trace, whatever their
+// request ID.
+func TestLogsOfATrace(t *testing.T) {
+	out, err := runLogs(t, logDir(t), "--json", "4bf92f3577b34da6a3ce929d0e0e4736")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], `"msg":"cart submitted"`) || !strings.Contains(lines[1], `"request_id":"demo-420"`) {
+		t.Fatalf("lines of the trace:\n%s", out)
 	}
 }
 

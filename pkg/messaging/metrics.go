@@ -84,7 +84,11 @@ func poisonReason(reason string) string {
 }
 
 // countRelayed counts what the broker said of each message of a batch.
+// A relay without metrics (a unit test's) counts nothing.
 func (m *metrics) countRelayed(msgs []stream.Message, errs []error) {
+	if m == nil {
+		return
+	}
 	for i, err := range errs {
 		result := "published"
 		switch {
@@ -94,6 +98,13 @@ func (m *metrics) countRelayed(msgs []stream.Message, errs []error) {
 			result = "failed"
 		}
 		m.relayed.WithLabelValues(msgs[i].Topic, result).Inc()
+	}
+}
+
+// countSetAside counts a message the relay set aside as poisoned.
+func (m *metrics) countSetAside(service string) {
+	if m != nil {
+		m.poisoned.WithLabelValues(service+" outbox", reasonUnpublishable).Inc()
 	}
 }
 
@@ -148,16 +159,21 @@ func (c outboxCollector) Collect(ch chan<- prometheus.Metric) {
 
 var (
 	consumerLabels  = []string{"consumer", "topic"}
+	connectedDesc   = prometheus.NewDesc(metricsNamespace+"_broker_connected", "1 while the service's connection to the broker is up, else 0.", nil, nil)
 	pendingDesc     = prometheus.NewDesc(metricsNamespace+"_consumer_pending_messages", "Messages in the stream the durable consumer has not been delivered yet (the broker's num_pending).", consumerLabels, nil)
 	ackPendingDesc  = prometheus.NewDesc(metricsNamespace+"_consumer_ack_pending_messages", "Messages delivered to the durable consumer and not acknowledged yet (num_ack_pending).", consumerLabels, nil)
 	redeliveredDesc = prometheus.NewDesc(metricsNamespace+"_consumer_redelivered_messages", "Messages the broker has delivered to the durable consumer more than once and that are not acknowledged yet (num_redelivered).", consumerLabels, nil)
 )
 
 // consumerCollector asks the broker, at each scrape, for the state of the
-// service's durable consumers: their lag is the broker's to know.
+// service's durable consumers: their lag is the broker's to know. While
+// the broker is away it says so (broker_connected 0) and leaves the
+// consumers out, rather than failing the scrape: that is when the other
+// metrics matter most.
 type consumerCollector struct{ bus *Bus }
 
 func (c consumerCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- connectedDesc
 	ch <- pendingDesc
 	ch <- ackPendingDesc
 	ch <- redeliveredDesc
@@ -165,16 +181,17 @@ func (c consumerCollector) Describe(ch chan<- *prometheus.Desc) {
 
 func (c consumerCollector) Collect(ch chan<- prometheus.Metric) {
 	conn := c.bus.metrics.conn.Load()
-	if conn == nil {
-		return // not connected yet: nothing to say rather than zeros
+	connected := conn != nil && conn.Status() == nats.CONNECTED
+	ch <- prometheus.MustNewConstMetric(connectedDesc, prometheus.GaugeValue, map[bool]float64{true: 1}[connected])
+	if !connected {
+		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), scrapeTimeout)
 	defer cancel()
 	for _, cons := range c.bus.consumes {
 		info, err := stream.ConsumerState(ctx, conn, cons.durable)
 		if err != nil {
-			ch <- prometheus.NewInvalidMetric(pendingDesc, err)
-			continue
+			continue // gone for now: readiness reports and recreates it
 		}
 		ch <- prometheus.MustNewConstMetric(pendingDesc, prometheus.GaugeValue, float64(info.Pending), cons.durable, cons.topic)
 		ch <- prometheus.MustNewConstMetric(ackPendingDesc, prometheus.GaugeValue, float64(info.AckPending), cons.durable, cons.topic)

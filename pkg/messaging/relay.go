@@ -192,7 +192,7 @@ func (r *relay) setAside(ctx context.Context, msg stream.Message, id uint64, rea
 	if err := r.store.SetAside(ctx, id, reason.Error()); err != nil {
 		return err
 	}
-	r.metrics.poisoned.WithLabelValues(r.service+" outbox", reasonUnpublishable).Inc()
+	r.metrics.countSetAside(r.service)
 	r.logger.ErrorContext(r.tracing.extract(requestid.With(ctx, msg.Metadata[CorrelationIDKey]), msg.Metadata), "outbox message set aside: the broker will never take it",
 		"message_uuid", msg.UUID, "event_name", msg.Topic, "reason", reason.Error())
 	notice := stream.Message{UUID: uuid.NewString(), Topic: PoisonTopic, Metadata: maps.Clone(msg.Metadata),

@@ -2,9 +2,11 @@ package overlord
 
 import (
 	"encoding/json"
+	"strings"
 	"time"
 
 	"github.com/buger/jsonparser"
+	"go.opentelemetry.io/otel/trace"
 
 	"eventually/pkg/messaging"
 	"eventually/pkg/stream"
@@ -15,15 +17,18 @@ import (
 type Message struct {
 	// UUID is the message's identity: one row per message, however often
 	// it is delivered. (SQLite's rowid keeps the arrival order.)
-	UUID          string    `gorm:"primaryKey" json:"uuid"`
-	Topic         string    `gorm:"not null" json:"topic"`
-	EventName     string    `gorm:"index" json:"event_name"`
-	EventVersion  string    `json:"event_version"`
-	Producer      string    `json:"producer"`
-	CorrelationID string    `gorm:"index" json:"correlation_id"`
-	CausationID   string    `json:"causation_id"`
-	OccurredAt    time.Time `gorm:"index" json:"occurred_at"`
-	ReceivedAt    time.Time `json:"received_at"`
+	UUID          string `gorm:"primaryKey" json:"uuid"`
+	Topic         string `gorm:"not null" json:"topic"`
+	EventName     string `gorm:"index" json:"event_name"`
+	EventVersion  string `json:"event_version"`
+	Producer      string `json:"producer"`
+	CorrelationID string `gorm:"index" json:"correlation_id"`
+	CausationID   string `json:"causation_id"`
+	// TraceID is the OpenTelemetry trace the message belongs to, from its
+	// traceparent: where the same request is found in a trace viewer.
+	TraceID    string    `json:"trace_id,omitempty"`
+	OccurredAt time.Time `gorm:"index" json:"occurred_at"`
+	ReceivedAt time.Time `json:"received_at"`
 	// OrderGUID and CartGUID come from the payload. order.captured names
 	// only the cart; order.approved names both and ties them together.
 	OrderGUID string  `gorm:"index" json:"order_guid,omitempty"`
@@ -58,6 +63,7 @@ func record(msg stream.Message, receivedAt time.Time) Message {
 		Producer:      md[messaging.ProducerKey],
 		CorrelationID: md[messaging.CorrelationIDKey],
 		CausationID:   md[messaging.CausationIDKey],
+		TraceID:       traceID(md[messaging.TraceParentKey]),
 		Payload:       Payload(msg.Payload),
 	}
 	// A message without a readable occurred_at (a foreign one) is placed
@@ -74,6 +80,21 @@ func record(msg stream.Message, receivedAt time.Time) Message {
 		row.PoisonOriginalUUID = md[messaging.PoisonOriginalUUIDKey]
 	}
 	return row
+}
+
+// traceID is the trace ID of a W3C traceparent
+// (version-traceid-spanid-flags), or "" when it is not one. Parsed by
+// hand: a rebuild does this for every message.
+func traceID(traceparent string) string {
+	parts := strings.Split(traceparent, "-")
+	if len(parts) < 4 || len(parts[0]) != 2 || len(parts[2]) != 16 {
+		return ""
+	}
+	id, err := trace.TraceIDFromHex(parts[1])
+	if err != nil || !id.IsValid() {
+		return ""
+	}
+	return id.String()
 }
 
 // guidPaths are the payload fields that say which order a message is about.
