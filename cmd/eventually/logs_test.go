@@ -76,14 +76,20 @@ func TestLogsMergesOneRequestInTimeOrder(t *testing.T) {
 	}
 }
 
-func TestLogsJSONPrintsRawLines(t *testing.T) {
-	out, err := runLogs(t, logDir(t), "--json", "demo-42")
+// rawLines runs `logs --json id` on the test logs and returns its lines.
+func rawLines(t *testing.T, id string) []string {
+	t.Helper()
+	out, err := runLogs(t, logDir(t), "--json", id)
 	if err != nil {
 		t.Fatal(err)
 	}
-	lines := strings.Split(strings.TrimSpace(out), "\n")
+	return strings.Split(strings.TrimSpace(out), "\n")
+}
+
+func TestLogsJSONPrintsRawLines(t *testing.T) {
+	lines := rawLines(t, "demo-42")
 	if len(lines) != 5 || !strings.Contains(lines[0], `"msg":"cart submitted"`) || !strings.Contains(lines[4], `"msg":"cart reopened"`) {
-		t.Fatalf("raw lines:\n%s", out)
+		t.Fatalf("raw lines:\n%s", strings.Join(lines, "\n"))
 	}
 	for _, l := range lines {
 		if !strings.HasPrefix(l, `{"time":"2025-`) {
@@ -95,13 +101,9 @@ func TestLogsJSONPrintsRawLines(t *testing.T) {
 // A trace ID selects the lines written in that trace, whatever their
 // request ID.
 func TestLogsOfATrace(t *testing.T) {
-	out, err := runLogs(t, logDir(t), "--json", "4bf92f3577b34da6a3ce929d0e0e4736")
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines := strings.Split(strings.TrimSpace(out), "\n")
+	lines := rawLines(t, "4bf92f3577b34da6a3ce929d0e0e4736")
 	if len(lines) != 2 || !strings.Contains(lines[0], `"msg":"cart submitted"`) || !strings.Contains(lines[1], `"request_id":"demo-420"`) {
-		t.Fatalf("lines of the trace:\n%s", out)
+		t.Fatalf("lines of the trace:\n%s", strings.Join(lines, "\n"))
 	}
 }
 
