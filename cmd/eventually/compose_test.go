@@ -39,6 +39,13 @@ func knownEnv() []string {
 // `docker compose` does, with no variables set in the environment.
 func loadCompose(t *testing.T) *types.Project {
 	t.Helper()
+	return loadComposeWith(t, types.Mapping{})
+}
+
+// loadComposeWith loads docker-compose.yml with the given variables set
+// and profiles enabled (compose_observability_test.go).
+func loadComposeWith(t *testing.T, env types.Mapping, profiles ...string) *types.Project {
+	t.Helper()
 	root, err := filepath.Abs(filepath.Join("..", ".."))
 	if err != nil {
 		t.Fatal(err)
@@ -46,8 +53,8 @@ func loadCompose(t *testing.T) *types.Project {
 	project, err := loader.LoadWithContext(context.Background(), types.ConfigDetails{
 		WorkingDir:  root,
 		ConfigFiles: []types.ConfigFile{{Filename: filepath.Join(root, "docker-compose.yml")}},
-		Environment: types.Mapping{},
-	})
+		Environment: env,
+	}, loader.WithProfiles(profiles))
 	if err != nil {
 		t.Fatalf("load docker-compose.yml: %v", err)
 	}
