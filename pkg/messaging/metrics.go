@@ -68,10 +68,12 @@ func newMetrics(reg prometheus.Registerer, b *Bus) (*metrics, error) {
 			return nil, fmt.Errorf("messaging metrics: %w", err)
 		}
 	}
-	// Watermill's metrics: handler execution time and result, messages
-	// received (acked or nacked) per handler, the poison publisher's time.
-	wm := wmmetrics.NewPrometheusMetricsBuilder(reg, metricsNamespace, "watermill")
-	wm.AddPrometheusRouterMetrics(b.router)
+	// Watermill's metrics: each handler's execution time and result (the
+	// poison publisher's time is added by Run). Not its subscriber
+	// decorator: it starts a goroutine per message to wait for the ack,
+	// and says nothing the handler's count and the broker's ack pending
+	// do not.
+	b.router.AddMiddleware(wmmetrics.NewPrometheusMetricsBuilder(reg, metricsNamespace, "watermill").NewRouterMiddleware().Middleware)
 	return m, nil
 }
 
