@@ -3,7 +3,7 @@
 # (.ci/run installs it; see README).
 
 BIN   := bin/eventually
-STAGE ?= 5
+STAGE ?= 6
 ID    ?=
 
 .PHONY: boot build test reset logs docs bench vet

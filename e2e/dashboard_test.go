@@ -271,6 +271,7 @@ func TestDashboard(t *testing.T) {
 		{"3-change-and-transition", changeAndTransition},
 		{"4-shared-lifecycle-events", sharedLifecycle},
 		{"5-request-ids", requestIDs},
+		{"6-service-down", serviceDown},
 	}
 	for _, tab := range tabs {
 		ok := t.Run(tab.name, func(t *testing.T) {
@@ -304,7 +305,7 @@ func servedByOverlord(d *dashboard) {
 	}
 	do(d.t, d.ctx, "open the dashboard from overlord",
 		chromedp.Navigate(d.sys.URL("overlord")+"/eventually.html?"+q.Encode()+"#4"))
-	d.poll("every service at stage 5", allAtStageJS, stage.Max)
+	d.poll(fmt.Sprintf("every service at stage %d", stage.Max), allAtStageJS, stage.Max)
 	d.poll("the pages and the watcher to load", `() => {
 		const frames = [...document.querySelectorAll("iframe")];
 		return frames.length === 4 && frames.every((f) => f.dataset.loaded) ? "yes" : "";

@@ -23,7 +23,7 @@ func state(t *testing.T, s *st.System) string {
 }
 
 func TestBadInputGetsClearErrorAndChangesNothing(t *testing.T) {
-	s := st.Start(t, st.Options{Stage: 5})
+	s := st.Start(t, st.Options{Stage: 6})
 	// One approved order, so "approve twice" has something to refuse.
 	loadCart(t, s, seedCart)
 	submit(t, s, seedCart)

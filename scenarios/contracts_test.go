@@ -9,7 +9,7 @@ import (
 // Consumer-first: alpha accepts order.captured version 1 (no channel) and
 // version 2 (with channel) and prices both from their snapshots.
 func TestAlphaAcceptsOrderCapturedV1AndV2(t *testing.T) {
-	s := st.Start(t, st.Options{Stage: 5, Services: []string{"alpha"}})
+	s := st.Start(t, st.Options{Stage: 6, Services: []string{"alpha"}})
 	snapshot := map[string]any{"guid": "guid-12345678", "version": 1000, "fee_enabled": true, "fee_cents": 2500,
 		"discount_enabled": true, "discount_cents": 1000}
 	v1 := st.Metadata("order.captured", "beta", "v1-order")
@@ -40,7 +40,7 @@ func TestAlphaAcceptsOrderCapturedV1AndV2(t *testing.T) {
 
 // Each service publishes the events it produces and consumes, with schemas.
 func TestServicesPublishTheirContracts(t *testing.T) {
-	s := st.Start(t, st.Options{Stage: 5})
+	s := st.Start(t, st.Options{Stage: 6})
 	want := map[string][2][]string{
 		"alpha":   {{"settings.changed", "order.approved", "order.finalized"}, {"order.captured", "order.charged"}},
 		"beta":    {{"order.captured"}, {"settings.changed", "order.charged", "order.finalized"}},

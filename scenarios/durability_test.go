@@ -9,7 +9,7 @@ import (
 // A service that was down gets what it missed when it comes back, and
 // nothing twice.
 func TestDurableConsumerCatchesUpAfterRestart(t *testing.T) {
-	s := st.Start(t, st.Options{Stage: 5})
+	s := st.Start(t, st.Options{Stage: 6})
 	first := putSettings(t, s, map[string]any{"fee_cents": 2600})
 	st.Eventually(t, wait, "beta at the first change", func() bool {
 		return getSettings(t, s, "beta").Version == first.Version
@@ -32,7 +32,7 @@ func TestDurableConsumerCatchesUpAfterRestart(t *testing.T) {
 
 // Change events arriving out of order never move a copy back in time.
 func TestOutOfOrderChangeEventsAreIgnored(t *testing.T) {
-	s := st.Start(t, st.Options{Stage: 5})
+	s := st.Start(t, st.Options{Stage: 6})
 	putSettings(t, s, map[string]any{"discount_enabled": true})
 	latest := putSettings(t, s, map[string]any{"fee_cents": 2700})
 	st.Eventually(t, wait, "beta and charlie at the latest version", func() bool {

@@ -10,7 +10,7 @@ import (
 // accepted and stored; when it is back every event is delivered, in order
 // per producer, and nothing is lost.
 func TestBrokerDownNothingLost(t *testing.T) {
-	s := st.Start(t, st.Options{Stage: 5, AutoApprove: true})
+	s := st.Start(t, st.Options{Stage: 6, AutoApprove: true})
 	s.StopBroker()
 
 	putSettings(t, s, map[string]any{"discount_enabled": true})
@@ -41,7 +41,7 @@ func TestBrokerDownNothingLost(t *testing.T) {
 // Every message of a full order flow delivered again, in reverse order:
 // each service's state equals the state after a single delivery.
 func TestRedeliveredFlowChangesNothing(t *testing.T) {
-	s := st.Start(t, st.Options{Stage: 5, AutoApprove: true})
+	s := st.Start(t, st.Options{Stage: 6, AutoApprove: true})
 	putSettings(t, s, map[string]any{"discount_enabled": true})
 	loadCart(t, s, seedCart)
 	submit(t, s, seedCart)

@@ -12,7 +12,7 @@ import (
 // the broker once alpha re-published it). It is poisoned with a reason,
 // and the 20 real orders behind it all go through, one charge each.
 func TestOversizedForeignMessageDoesNotJamTheFlow(t *testing.T) {
-	s := st.Start(t, st.Options{Stage: 5, AutoApprove: true})
+	s := st.Start(t, st.Options{Stage: 6, AutoApprove: true})
 	md := st.Metadata("order.captured", "beta", "hostile-oversized")
 	md["event_version"] = "2"
 	// Raw bytes: '<' unescaped, as a foreign client may send it.
@@ -40,7 +40,7 @@ func TestOversizedForeignMessageDoesNotJamTheFlow(t *testing.T) {
 // A settings.changed from a producer other than alpha, with a version far
 // ahead, is poisoned: no copy takes it, and real changes still apply.
 func TestForeignProducerIsPoisonedAndCopiesUnchanged(t *testing.T) {
-	s := st.Start(t, st.Options{Stage: 5})
+	s := st.Start(t, st.Options{Stage: 6})
 	before := getSettings(t, s, "beta")
 	forged := map[string]any{"guid": "guid-12345678", "version": 999999999, "fee_enabled": false, "fee_cents": 0,
 		"discount_enabled": true, "discount_cents": 100000}

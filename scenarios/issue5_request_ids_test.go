@@ -51,7 +51,7 @@ func logLines(t *testing.T, s *st.System, service, mention string) []map[string]
 // Stage 5: one request ID follows the customer's action through every
 // message and every service's log.
 func TestIssue5AfterOneRequestIDAcrossServices(t *testing.T) {
-	s := st.Start(t, st.Options{Stage: 5, AutoApprove: true})
+	s := st.Start(t, st.Options{Stage: 6, AutoApprove: true})
 	submitAndFinalize(t, s, "demo-42")
 
 	previous := ""
@@ -105,7 +105,7 @@ func TestIssue5BeforeEachServiceUsesOwnIDs(t *testing.T) {
 // A hostile X-Request-ID is replaced by a generated one and cannot inject
 // log lines.
 func TestHostileRequestIDIsReplaced(t *testing.T) {
-	s := st.Start(t, st.Options{Stage: 5})
+	s := st.Start(t, st.Options{Stage: 6})
 	for name, hostile := range map[string]string{
 		"too long":      strings.Repeat("a", 500),
 		"control chars": "abc\x01def",
@@ -148,7 +148,7 @@ func rawGet(t *testing.T, baseURL, path, requestID string) (int, string) {
 // request ID for its run, and the order.finalized it publishes, alpha's
 // and beta's log lines and overlord's request view all carry it.
 func TestIssue5ReviewTimerRequestIDAcrossServices(t *testing.T) {
-	s := st.Start(t, st.Options{Stage: 5, AutoApprove: true})
+	s := st.Start(t, st.Options{Stage: 6, AutoApprove: true})
 	st.Must(t, st.Call(t, "PUT", s.URL("alpha")+"/api/review",
 		map[string]any{"enabled": true, "pass_after_seconds": 1}), 200)
 	submitAndFinalize(t, s, "demo-43") // the timer passes the review

@@ -10,7 +10,7 @@ import (
 // families a dashboard is built on: HTTP, Watermill's handler metrics,
 // the outbox, and the broker's view of each durable consumer.
 func TestEveryServiceServesMetrics(t *testing.T) {
-	s := st.Start(t, st.Options{Stage: 5, AutoApprove: true})
+	s := st.Start(t, st.Options{Stage: 6, AutoApprove: true})
 	submitAndFinalize(t, s, "metrics-1")
 	for _, service := range st.AllServices {
 		families := s.Metrics(service)
@@ -39,7 +39,7 @@ func TestEveryServiceServesMetrics(t *testing.T) {
 // The outbox backlog rises while the broker is away and falls to nothing
 // after it returns, with the age of the oldest waiting message.
 func TestMetricsShowTheOutboxBacklog(t *testing.T) {
-	s := st.Start(t, st.Options{Stage: 5, Services: []string{"alpha"}})
+	s := st.Start(t, st.Options{Stage: 6, Services: []string{"alpha"}})
 	backlog := func() float64 {
 		v, found := st.MetricValue(s.Metrics("alpha"), "eventually_outbox_backlog_messages")
 		if !found {
@@ -70,7 +70,7 @@ func TestMetricsShowTheOutboxBacklog(t *testing.T) {
 // A malformed message is counted by reason in the consumer's poison
 // counter; a message delivered again is counted as a duplicate dropped.
 func TestMetricsCountPoisonAndDuplicates(t *testing.T) {
-	s := st.Start(t, st.Options{Stage: 5, Services: []string{"alpha", "beta"}})
+	s := st.Start(t, st.Options{Stage: 6, Services: []string{"alpha", "beta"}})
 	poisoned := func() float64 {
 		v, _ := st.MetricValue(s.Metrics("beta"), "eventually_poisoned_messages_total",
 			"consumer", "beta on settings.changed", "reason", "invalid")

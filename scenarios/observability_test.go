@@ -64,7 +64,7 @@ const (
 // carry the trace ID.
 func TestOneTraceFromClickToLedger(t *testing.T) {
 	tr := newTracer()
-	s := st.Start(t, st.Options{Stage: 5, AutoApprove: true, Tracing: tr.provider})
+	s := st.Start(t, st.Options{Stage: 6, AutoApprove: true, Tracing: tr.provider})
 	traceID, _ := trace.TraceIDFromHex(callerTrace)
 	loadCart(t, s, seedCart)
 	submit(t, s, seedCart, "X-Request-ID", "trace-demo-1", "traceparent", "00-"+callerTrace+"-"+callerSpan+"-01")
@@ -134,7 +134,7 @@ func TestOneTraceFromClickToLedger(t *testing.T) {
 // of the old one, and its consumer's span is the child of that publish.
 func TestTraceSurvivesARestartBeforePublish(t *testing.T) {
 	tr := newTracer()
-	s := st.Start(t, st.Options{Stage: 5, AutoApprove: true, Tracing: tr.provider})
+	s := st.Start(t, st.Options{Stage: 6, AutoApprove: true, Tracing: tr.provider})
 	const trace2 = "0af7651916cd43dd8448eb211c80319c"
 	traceID, _ := trace.TraceIDFromHex(trace2)
 	loadCart(t, s, seedCart)

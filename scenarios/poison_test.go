@@ -11,7 +11,7 @@ import (
 // reason, are logged with their request ID, and do not block the valid
 // message behind them.
 func TestPoisonMessagesDoNotBlock(t *testing.T) {
-	s := st.Start(t, st.Options{Stage: 5, Services: []string{"beta", "charlie"}})
+	s := st.Start(t, st.Options{Stage: 6, Services: []string{"beta", "charlie"}})
 	valid := map[string]any{"guid": "guid-12345678", "version": 2000, "fee_enabled": false, "fee_cents": 0,
 		"discount_enabled": true, "discount_cents": 700}
 	unknownVersion := st.Metadata("settings.changed", "alpha", "poison-version")

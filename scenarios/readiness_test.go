@@ -16,7 +16,7 @@ const readyWithin = 5 * time.Second
 // /readyz answers 503 with the reason within 5 s of the broker stopping,
 // and 200 within 5 s of its return; /healthz (liveness) stays 200.
 func TestReadyzFollowsTheBroker(t *testing.T) {
-	s := st.Start(t, st.Options{Stage: 5, Services: []string{"beta"}})
+	s := st.Start(t, st.Options{Stage: 6, Services: []string{"beta"}})
 	s.StopBroker()
 	waitReadyz(t, s, "beta", http.StatusServiceUnavailable)
 	st.Must(t, st.Call(t, "GET", s.URL("beta")+"/healthz", nil), 200)
@@ -27,7 +27,7 @@ func TestReadyzFollowsTheBroker(t *testing.T) {
 // A durable consumer deleted behind a service's back is noticed (503), and
 // created again (200), and the service goes on receiving.
 func TestReadyzNoticesADeletedConsumer(t *testing.T) {
-	s := st.Start(t, st.Options{Stage: 5, Services: []string{"alpha", "beta"}})
+	s := st.Start(t, st.Options{Stage: 6, Services: []string{"alpha", "beta"}})
 	durable := stream.DurableName("beta", "settings.changed")
 	if err := stream.DeleteConsumer(context.Background(), s.BrokerURL(), durable); err != nil {
 		t.Fatal(err)

@@ -19,7 +19,7 @@ func resetAll(t *testing.T, s *st.System) {
 // event from before it that arrives a moment later does not undo it;
 // what happens after the reset flows as usual.
 func TestResetReturnsEveryServiceToTheSeed(t *testing.T) {
-	s := st.Start(t, st.Options{Stage: 5})
+	s := st.Start(t, st.Options{Stage: 6})
 	// Change everything a talk changes: settings, an order charged, the switches.
 	changed := putSettings(t, s, map[string]any{"discount_enabled": true, "fee_enabled": false})
 	st.Eventually(t, wait, "copies follow", func() bool {

@@ -24,7 +24,7 @@ func TestFullDiskLosesNothing(t *testing.T) {
 		t.Skip("holds a full disk for 20 s")
 	}
 	disk := fulldisk.Mount(t, 96)
-	s := st.Start(t, st.Options{Stage: 5, AutoApprove: true, DataDir: filepath.Join(disk.Dir, "data")})
+	s := st.Start(t, st.Options{Stage: 6, AutoApprove: true, DataDir: filepath.Join(disk.Dir, "data")})
 	carts := placeOrders(t, s, 20)
 	disk.Fill(t)
 	holdFor(20 * time.Second)
@@ -40,7 +40,7 @@ func TestLockedDatabaseLosesNothing(t *testing.T) {
 	if testing.Short() {
 		t.Skip("holds a database locked for 90 s")
 	}
-	s := st.Start(t, st.Options{Stage: 5, AutoApprove: true})
+	s := st.Start(t, st.Options{Stage: 6, AutoApprove: true})
 	release := lockDatabase(t, filepath.Join(s.DataDir, "charlie.db"))
 	carts := placeOrders(t, s, 20)
 	holdFor(90 * time.Second)
@@ -115,7 +115,7 @@ func holdFor(d time.Duration) {
 // finalized once. (A message on its way to a stopping consumer comes back
 // after the consumer's AckWait, 30 s: the wait is in the recovery.)
 func TestShutdownDuringLoadPoisonsNothing(t *testing.T) {
-	s := st.Start(t, st.Options{Stage: 5, AutoApprove: true})
+	s := st.Start(t, st.Options{Stage: 6, AutoApprove: true})
 	var carts []string
 	for _, service := range []string{"charlie", "alpha", "beta"} {
 		carts = append(carts, placeOrders(t, s, 10)...)

@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -24,7 +25,7 @@ import (
 
 // stopGrace is how long the children have, all together, to stop on
 // SIGTERM before boot kills them: boot must be gone within 5 s of Ctrl-C
-// (the design brief), and the broker still stops after them.
+// (every command does), and the broker still stops after them.
 const stopGrace = 4 * time.Second
 
 // boot starts the broker in this process and every service as a child
@@ -50,17 +51,24 @@ func boot(ctx context.Context, cfg config, args []string, stdout io.Writer) erro
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	children, err := startServices(exe, cfg, url, out)
+	// Issue 6: the dashboard stops and starts services through boot.
+	control, err := listenControl()
 	if err != nil {
 		return err
 	}
-	defer stopAll(children, out, stopGrace)
-	for _, c := range children {
-		go func() {
-			<-c.done
-			cancel() // one child gone: stop the others
-		}()
+	cfg.Supervisor = control.url
+	children, err := startServices(exe, cfg, url, out)
+	if err != nil {
+		control.close()
+		return err
 	}
+	run := newRunning(exe, cfg, url, out, children, cancel)
+	defer run.stopAll()
+	serving, err := control.serve(run)
+	if err != nil {
+		return err
+	}
+	defer serving()
 
 	start := time.Now()
 	if err := waitReady(ctx, cfg, 30*time.Second); err != nil {
@@ -70,21 +78,12 @@ func boot(ctx context.Context, cfg config, args []string, stdout io.Writer) erro
 	watched := make(chan struct{})
 	go func() {
 		defer close(watched)
-		watchReadiness(ctx, cfg, readyPoll, out)
+		watchReadiness(ctx, cfg, readyPoll, out, run.stoppedOnPurpose)
 	}()
 
 	<-ctx.Done()
 	<-watched
-	for _, c := range children {
-		select {
-		case <-c.done:
-			if c.err != nil && !c.stopping {
-				return fmt.Errorf("%s exited: %w", c.name, c.err)
-			}
-		default:
-		}
-	}
-	return nil
+	return run.failure()
 }
 
 // childEnv is the environment of every child: this process's, with the
@@ -97,6 +96,9 @@ func childEnv(cfg config, natsURL string) []string {
 		EnvLogDir+"="+cfg.LogDir,
 		EnvNATSURL+"="+natsURL,
 	)
+	if cfg.Supervisor != "" {
+		env = append(env, EnvSupervisor+"="+cfg.Supervisor) // for overlord
+	}
 	env = append(env, addrEnv(cfg.Addrs)...)
 	env = append(env,
 		EnvDashboardOrigins+"="+strings.Join(cfg.DashboardOrigins, ","),
@@ -142,11 +144,13 @@ func startServices(exe string, cfg config, url string, out *prefixer) ([]*child,
 }
 
 type child struct {
-	name     string
-	cmd      *exec.Cmd
-	done     chan struct{}
-	err      error
-	stopping bool
+	name string
+	cmd  *exec.Cmd
+	done chan struct{}
+	err  error
+	// stopping is set when boot or the dashboard stops the child: its
+	// exit is asked for, not a failure that ends the run.
+	stopping atomic.Bool
 }
 
 // startChild starts cmd as the child called name, its output prefixed
@@ -202,7 +206,7 @@ func startQuiet(cmd *exec.Cmd, name string) (*child, error) {
 // all one shared grace period, then kills the ones left and reaps them.
 func stopAll(children []*child, out *prefixer, grace time.Duration) {
 	for _, c := range children {
-		c.stopping = true
+		c.stopping.Store(true)
 		c.signal(syscall.SIGTERM)
 	}
 	// One deadline that every wait below observes: a channel from
@@ -327,7 +331,7 @@ func waitReady(ctx context.Context, cfg config, limit time.Duration) error {
 // watchReadiness asks every service whether it is ready, every period,
 // until ctx is done, and says when one stops being ready and when it is
 // ready again: a service whose consumers fell out of the flow looks alive.
-func watchReadiness(ctx context.Context, cfg config, period time.Duration, out *prefixer) {
+func watchReadiness(ctx context.Context, cfg config, period time.Duration, out *prefixer, stopped func(string) bool) {
 	notReady := map[string]bool{}
 	tick := time.NewTicker(period)
 	defer tick.Stop()
@@ -338,6 +342,10 @@ func watchReadiness(ctx context.Context, cfg config, period time.Duration, out *
 		case <-tick.C:
 		}
 		for _, name := range system.Names {
+			if stopped(name) {
+				notReady[name] = false // boot said so when it stopped it
+				continue
+			}
 			err := readiness(ctx, cfg.Addrs[name])
 			if ctx.Err() != nil {
 				return // stopping: every service goes away now

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log"
 	"net"
 	"net/http"
@@ -192,7 +193,9 @@ const envFakeServices = "EVENTUALLY_TEST_FAKE_SERVICES"
 // killed; a stubborn one ignores SIGTERM and SIGINT first, so once boot
 // sees it ready only SIGKILL stops it. Its /readyz answers 503 while the
 // file notReadyFile(data dir, name) exists, and appends a line to that
-// file's ".asked" for each question.
+// file's ".asked" for each question. /api/stage answers the stage it was
+// started at, and the fake overlord writes the supervisor's URL it was
+// given into supervisorFile(data dir).
 func fakeService(name string, stubborn []string) {
 	if slices.Contains(stubborn, name) {
 		signal.Ignore(syscall.SIGTERM, syscall.SIGINT)
@@ -201,6 +204,14 @@ func fakeService(name string, stubborn []string) {
 	if err != nil {
 		log.Fatalf("fake %s: %v", name, err)
 	}
+	if cfg.Supervisor != "" && name == "overlord" {
+		if err := os.WriteFile(supervisorFile(cfg.DataDir), []byte(cfg.Supervisor), 0o644); err != nil {
+			log.Fatalf("fake %s: %v", name, err)
+		}
+	}
+	http.HandleFunc("/api/stage", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `{"stage":%d}`, cfg.Stage)
+	})
 	flag := notReadyFile(cfg.DataDir, name)
 	http.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
 		if _, err := os.Stat(flag); err != nil {
@@ -215,6 +226,9 @@ func fakeService(name string, stubborn []string) {
 	})
 	log.Fatalf("fake %s: %v", name, http.ListenAndServe(cfg.Addrs[name], nil))
 }
+
+// supervisorFile is where the fake overlord puts boot's supervisor URL.
+func supervisorFile(dataDir string) string { return filepath.Join(dataDir, "supervisor.url") }
 
 // notReadyFile is the file that makes a fake service not ready.
 func notReadyFile(dataDir, name string) string { return filepath.Join(dataDir, name+".notready") }
@@ -370,4 +384,73 @@ func (b *lockedBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// Issue 6: the dashboard stops a service and starts it again through
+// boot's supervisor (overlord is told where it is). A service stopped on
+// purpose is not the end of the run; it starts again at the stage it is
+// given; a service that dies unasked still ends the run.
+func TestBootStopsAndStartsAServiceOnPurpose(t *testing.T) {
+	cfg := fakeConfig(t)
+	out, _, done := bootFakes(t, cfg)
+	waitOutput(t, out, "all services ready")
+	sup, err := os.ReadFile(supervisorFile(cfg.DataDir))
+	if err != nil {
+		t.Fatalf("overlord was not told where boot's supervisor is: %v", err)
+	}
+	charlie := "http://" + cfg.Addrs["charlie"]
+
+	st.Must(t, st.Call(t, "POST", string(sup)+"/processes/charlie/stop", nil), 200)
+	waitOutput(t, out, "charlie stopped from the dashboard")
+	if st.Call(t, "GET", charlie+"/readyz", nil).Status != 0 {
+		t.Fatal("charlie still answers after it was stopped")
+	}
+	st.Must(t, st.Call(t, "POST", string(sup)+"/processes/charlie/start", map[string]int{"stage": 9}), 400)
+	st.Must(t, st.Call(t, "POST", string(sup)+"/processes/overlord/stop", nil), 404)
+	select {
+	case err := <-done:
+		t.Fatalf("boot ended when charlie was stopped on purpose: %v\n%s", err, out.String())
+	default:
+	}
+
+	st.Must(t, st.Call(t, "POST", string(sup)+"/processes/charlie/start", map[string]int{"stage": 2}), 200)
+	st.Eventually(t, 30*time.Second, "charlie answers again at stage 2", func() bool {
+		r := st.Call(t, "GET", charlie+"/api/stage", nil)
+		return r.Status == 200 && strings.TrimSpace(string(r.Body)) == `{"stage":2}`
+	})
+	var procs []struct {
+		Name    string
+		Running bool
+	}
+	st.Must(t, st.Call(t, "GET", string(sup)+"/processes", nil), 200).JSON(t, &procs)
+	if fmt.Sprint(procs) != "[{alpha true} {beta true} {charlie true}]" {
+		t.Errorf("processes: %v", procs)
+	}
+
+	// Killed from outside, not from the dashboard: the run ends.
+	beta := fakeOf(t, "beta")
+	if err := syscall.Kill(beta, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "beta exited") {
+			t.Fatalf("boot ended with %v, want beta exited", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("boot still runs 30 s after beta was killed:\n%s", out.String())
+	}
+}
+
+// fakeOf is the PID of the fake service name, a child of this test.
+func fakeOf(t *testing.T, name string) int {
+	t.Helper()
+	for _, pid := range fakesOf(t, os.Getpid()) {
+		cmdline, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "cmdline"))
+		if err == nil && strings.HasSuffix(string(cmdline), "\x00"+name+"\x00") {
+			return pid
+		}
+	}
+	t.Fatalf("no fake %s runs", name)
+	return 0
 }

@@ -17,7 +17,7 @@ import (
 // serves go through. Body-less POSTs (approve, new cart, load, reset)
 // need no preflight, so only this check stands between them and any page.
 func TestOnlyTheDashboardDrivesTheServices(t *testing.T) {
-	s := st.Start(t, st.Options{Stage: 5})
+	s := st.Start(t, st.Options{Stage: 6})
 	alpha, beta := s.URL("alpha"), s.URL("beta")
 	cart := beta + "/api/carts/cart-12345678"
 	st.Must(t, st.Call(t, "POST", cart+"/submit", map[string]any{"product": "widget", "price_cents": 1000}), 202)

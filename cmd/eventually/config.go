@@ -14,7 +14,7 @@ import (
 	"eventually/pkg/stream"
 )
 
-// Defaults of the design brief; the services' addresses are in the table
+// The defaults; the services' addresses are in the table
 // of services (internal/system). docker-compose.yml is checked against
 // these by a test.
 const (
@@ -43,6 +43,9 @@ const (
 	EnvPprofAddr        = "EVENTUALLY_PPROF_ADDR"
 	// The OpenTelemetry standard one; the exporter reads the rest of OTEL_*.
 	EnvOTLPEndpoint = "OTEL_EXPORTER_OTLP_ENDPOINT"
+	// EnvSupervisor is set by boot for overlord: where the dashboard's
+	// stop and start of a service go (internal/supervisor).
+	EnvSupervisor = "EVENTUALLY_SUPERVISOR_URL"
 )
 
 // envVar is one variable the binary reads, with what the usage text says of it.
@@ -72,6 +75,7 @@ func envVars() []envVar {
 		envVar{EnvNATSMonitorAddr, "the embedded broker's monitoring port, e.g. 127.0.0.1:8222 (default off)"},
 		envVar{EnvPprofAddr, "Go profiles at /debug/pprof/, e.g. 127.0.0.1:6060; under boot each service at the next port (default off)"},
 		envVar{EnvOTLPEndpoint, "export traces by OTLP/HTTP, e.g. http://127.0.0.1:4318 (default off)"},
+		envVar{EnvSupervisor, "set by boot for overlord: where the dashboard stops and starts services (tab 6)"},
 	)
 }
 
@@ -98,6 +102,8 @@ type config struct {
 	NATSMonitorAddr string
 	// PprofAddr serves Go's profiles; empty: off.
 	PprofAddr string
+	// Supervisor is boot's supervisor, for overlord (EnvSupervisor).
+	Supervisor string
 }
 
 // browser is what the configuration lets web pages do (server.Browser).
@@ -152,6 +158,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		Stream:           limits,
 		NATSMonitorAddr:  getenv(EnvNATSMonitorAddr),
 		PprofAddr:        getenv(EnvPprofAddr),
+		Supervisor:       getenv(EnvSupervisor),
 	}, nil
 }
 

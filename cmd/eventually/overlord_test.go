@@ -13,7 +13,7 @@ import (
 // `eventually overlord --rebuild` replays the stream into the store and
 // says how many messages it took and how long.
 func TestOverlordRebuildCommand(t *testing.T) {
-	s := st.Start(t, st.Options{Stage: 5, Services: []string{"alpha"}})
+	s := st.Start(t, st.Options{Stage: 6, Services: []string{"alpha"}})
 	for _, on := range []bool{true, false} {
 		st.Must(t, st.Call(t, "PUT", s.URL("alpha")+"/api/settings", map[string]any{"discount_enabled": on}), 200)
 	}

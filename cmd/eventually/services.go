@@ -49,7 +49,7 @@ func runServices(ctx context.Context, cfg config, names []string, stdout io.Writ
 		svc, err := system.Build(name, service.Config{
 			Addr: cfg.Addrs[name], DataDir: cfg.DataDir, BrokerURL: url, Stage: cfg.Stage, Logger: logger,
 			Browser: cfg.browser(), Instance: cfg.Instance, Stream: cfg.Stream, TracerProvider: tp,
-		}, system.Options{AutoApprove: cfg.AutoApprove})
+		}, system.Options{AutoApprove: cfg.AutoApprove, Supervisor: cfg.Supervisor})
 		if err != nil {
 			return err
 		}

@@ -15,7 +15,7 @@ import (
 // given) reaches every service's log lines and the message it caused, and
 // overlord's request view, as a click's does.
 func TestSettingsCommandRequestIDReachesEveryService(t *testing.T) {
-	sys := st.Start(t, st.Options{Stage: 5})
+	sys := st.Start(t, st.Options{Stage: 6})
 	env := map[string]string{EnvLogDir: sys.LogDir}
 	for _, name := range st.AllServices {
 		env["EVENTUALLY_"+strings.ToUpper(name)+"_ADDR"] = strings.TrimPrefix(sys.URL(name), "http://")

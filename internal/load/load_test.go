@@ -42,7 +42,7 @@ func TestLoadLong(t *testing.T) {
 
 func runInProcess(t *testing.T, opts Options) Report {
 	t.Helper()
-	sys := systemtest.Start(t, systemtest.Options{Stage: 5})
+	sys := systemtest.Start(t, systemtest.Options{Stage: 6})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	targets := Targets{Alpha: sys.URL("alpha"), Beta: sys.URL("beta"), Charlie: sys.URL("charlie"), Broker: sys.BrokerURL()}

@@ -25,6 +25,9 @@ type Service interface {
 // Options are the settings that only some services take.
 type Options struct {
 	AutoApprove bool // alpha approves captured orders at once
+	// Supervisor is where overlord passes the dashboard's stop and start
+	// of a service on to (boot's supervisor); empty: nowhere.
+	Supervisor string
 }
 
 // Spec is one row of the table: what the binary needs to know to
@@ -60,8 +63,8 @@ func Table() []Spec {
 				return charlie.New(charlie.Config{Config: base})
 			}},
 		{Name: "overlord", Role: "the watcher", DefaultAddr: "127.0.0.1:3994", Colour: "35",
-			Build: func(base service.Config, _ Options) (Service, error) {
-				return overlord.New(overlord.Config{Config: base})
+			Build: func(base service.Config, opts Options) (Service, error) {
+				return overlord.New(overlord.Config{Config: base, Supervisor: opts.Supervisor})
 			}},
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"maps"
 	"net"
@@ -64,6 +65,10 @@ type System struct {
 	// overlord serves at its address.
 	addrs map[string]string
 
+	// supervisor is where overlord passes the dashboard's stop and
+	// start of a service on to (supervise.go).
+	supervisor string
+
 	mu      sync.Mutex
 	running map[string]*running
 }
@@ -98,6 +103,7 @@ func Start(t testing.TB, opts Options) *System {
 		t.Fatalf("start broker: %v", err)
 	}
 	s.broker = b
+	s.serveSupervisor() // stops serving after the services have stopped
 	t.Cleanup(s.stopAll)
 	names := opts.Services
 	if len(names) == 0 {
@@ -133,13 +139,25 @@ func (s *System) StopBroker() {
 // StartService builds and runs one service on its data dir, as the binary does.
 func (s *System) StartService(name string) Service {
 	s.t.Helper()
-	logger, logs, err := logging.ToFile(s.LogDir, name, nil)
+	svc, err := s.start(name, s.opts.Stage)
 	if err != nil {
 		s.t.Fatal(err)
 	}
+	s.WaitReady(name)
+	return svc
+}
+
+// start builds and runs one service at a stage; it does not wait until
+// it is ready, nor fail the test (the supervisor calls it too).
+func (s *System) start(name string, stage int) (Service, error) {
+	logger, logs, err := logging.ToFile(s.LogDir, name, nil)
+	if err != nil {
+		return nil, err
+	}
 	dashboard, err := server.DashboardOrigins(s.addrs["overlord"])
 	if err != nil {
-		s.t.Fatal(err)
+		logs.Close()
+		return nil, err
 	}
 	var tp trace.TracerProvider
 	if s.opts.Tracing != nil {
@@ -147,9 +165,9 @@ func (s *System) StartService(name string) Service {
 	}
 	build := func() (Service, error) {
 		return system.Build(name, service.Config{
-			Addr: s.addrs[name], DataDir: s.DataDir, BrokerURL: s.BrokerURL(), Stage: s.opts.Stage, Logger: logger,
+			Addr: s.addrs[name], DataDir: s.DataDir, BrokerURL: s.BrokerURL(), Stage: stage, Logger: logger,
 			Browser: server.Browser{DashboardOrigins: dashboard}, TracerProvider: tp,
-		}, system.Options{AutoApprove: s.opts.AutoApprove})
+		}, system.Options{AutoApprove: s.opts.AutoApprove, Supervisor: s.supervisor})
 	}
 	svc, err := build()
 	for try := 0; err != nil && errors.Is(err, syscall.EADDRINUSE) && try < 3; try++ {
@@ -159,7 +177,8 @@ func (s *System) StartService(name string) Service {
 		svc, err = build()
 	}
 	if err != nil {
-		s.t.Fatalf("start %s: %v", name, err)
+		logs.Close()
+		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &running{svc: svc, cancel: cancel, done: make(chan error, 1), logs: logs}
@@ -167,30 +186,37 @@ func (s *System) StartService(name string) Service {
 	s.mu.Lock()
 	s.running[name] = r
 	s.mu.Unlock()
-	s.WaitReady(name)
-	return svc
+	return svc, nil
 }
 
 // StopService stops one service and waits until it has stopped.
 func (s *System) StopService(name string) {
 	s.t.Helper()
+	if err := s.stop(name); err != nil {
+		s.t.Error(err)
+	}
+}
+
+// stop stops one service, if it runs, and waits until it has stopped.
+func (s *System) stop(name string) error {
 	s.mu.Lock()
 	r := s.running[name]
 	delete(s.running, name)
 	s.mu.Unlock()
 	if r == nil {
-		return
+		return nil
 	}
+	defer r.logs.Close()
 	r.cancel()
 	select {
 	case err := <-r.done:
 		if err != nil {
-			s.t.Errorf("%s stopped with error: %v", name, err)
+			return fmt.Errorf("%s stopped with error: %w", name, err)
 		}
+		return nil
 	case <-time.After(30 * time.Second):
-		s.t.Errorf("%s did not stop within 30s", name)
+		return fmt.Errorf("%s did not stop within 30s", name)
 	}
-	r.logs.Close()
 }
 
 // Service returns a running service by name.

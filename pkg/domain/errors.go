@@ -21,4 +21,8 @@ var (
 	// ErrInvalid: the input can never be accepted, whatever the state
 	// (a negative fee, a cart without a product).
 	ErrInvalid = errors.New("invalid input")
+	// ErrUnavailable: something the answer needs is not there for now
+	// (the broker, or the process that runs the services); asking again
+	// later may work.
+	ErrUnavailable = errors.New("unavailable")
 )

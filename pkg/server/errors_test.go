@@ -31,6 +31,7 @@ func TestDomainErrorKindsMapToStatuses(t *testing.T) {
 		{fmt.Errorf("cart c-1: %w", domain.ErrNotFound), http.StatusNotFound, "cart c-1: not found"},
 		{fmt.Errorf("order is approved, not pending: %w", domain.ErrConflict), http.StatusConflict, "order is approved, not pending: conflict"},
 		{fmt.Errorf("%w: fee_cents must not be negative", domain.ErrInvalid), http.StatusBadRequest, "invalid input: fee_cents must not be negative"},
+		{fmt.Errorf("%w: the broker does not answer", domain.ErrUnavailable), http.StatusServiceUnavailable, "unavailable: the broker does not answer"},
 		{errors.New("disk I/O error"), http.StatusInternalServerError, "internal error"},
 	} {
 		failWith = c.err

@@ -160,6 +160,8 @@ func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 			status, text = http.StatusConflict, err.Error()
 		case errors.Is(err, domain.ErrInvalid):
 			status, text = http.StatusBadRequest, err.Error()
+		case errors.Is(err, domain.ErrUnavailable):
+			status, text = http.StatusServiceUnavailable, err.Error()
 		case errors.As(err, &he):
 			status = he.Code
 			text = fmt.Sprint(he.Message)

@@ -31,7 +31,7 @@ type Config struct {
 	Addr      string // HTTP address; "127.0.0.1:0" picks a free port
 	DataDir   string // the service's database is <DataDir>/<name>.db
 	BrokerURL string // nats://...
-	Stage     int    // 0..5: problems 1..Stage are solved
+	Stage     int    // 0..stage.Max: problems 1..Stage are solved
 	Logger    *slog.Logger
 	Browser   server.Browser // which web pages may call it
 	// Instance names this process among the service's instances: on every
@@ -86,6 +86,7 @@ func New(name string, cfg Config, models ...any) (*Parts, error) {
 		TracerProvider: cfg.TracerProvider, Metrics: metrics,
 		Store:        withFaults(store, cfg.Logger),
 		BeforeHandle: ownRequestIDs(st),
+		StartAtEnd:   missesWhatWasSentWhileDown(st),
 		OnCommit:     p.Live.Changed,
 	})
 	if err != nil {
@@ -118,6 +119,18 @@ func ownRequestIDs(st *stage.Stage) func(context.Context) context.Context {
 		}
 		return requestid.With(ctx, requestid.New())
 	}
+}
+
+// missesWhatWasSentWhileDown says where the service's consumers start
+// when it starts.
+//
+// Issue 6: before the fix they start at the end of the stream, as
+// subscribers of a pub/sub broker that keeps nothing (the original's
+// Redis): what was published while the service was down never reaches
+// it. Solved, durable consumers resume where they left off and the
+// service catches up. The stage is read when the service starts.
+func missesWhatWasSentWhileDown(st *stage.Stage) func() bool {
+	return func() bool { return !st.Solved(6) }
 }
 
 // Addr is the address the HTTP server listens on.

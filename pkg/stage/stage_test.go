@@ -3,12 +3,12 @@ package stage
 import "testing"
 
 func TestParse(t *testing.T) {
-	for text, want := range map[string]int{"": Max, "0": 0, "3": 3, "5": 5} {
+	for text, want := range map[string]int{"": Max, "0": 0, "3": 3, "6": 6} {
 		if got, err := Parse(text); err != nil || got != want {
 			t.Errorf("Parse(%q) = %d, %v; want %d", text, got, err, want)
 		}
 	}
-	for _, bad := range []string{"6", "-1", "two", "1.5"} {
+	for _, bad := range []string{"7", "-1", "two", "1.5"} {
 		if _, err := Parse(bad); err == nil {
 			t.Errorf("Parse(%q) accepted", bad)
 		}

@@ -33,6 +33,7 @@ func Count(ctx context.Context, brokerURL, topic string) (uint64, error) {
 // Consumer is the state of one durable consumer.
 type Consumer struct {
 	Name       string
+	Service    string // whose consumer it is (DurableName)
 	Topic      string
 	Pending    uint64 // stored, not yet delivered
 	AckPending int    // delivered, not yet acknowledged
@@ -40,13 +41,15 @@ type Consumer struct {
 	Redelivered int
 }
 
-// Consumers lists the durable consumers of one service.
+// Consumers lists the durable consumers of one service, or of every
+// service with service "".
 func Consumers(ctx context.Context, brokerURL, service string) ([]Consumer, error) {
 	var out []Consumer
 	err := withJetStream(ctx, brokerURL, func(js nats.JetStreamContext) error {
 		for info := range js.Consumers(Name, nats.Context(ctx)) {
-			if strings.HasPrefix(info.Name, service+"_") {
-				out = append(out, Consumer{Name: info.Name, Topic: info.Config.FilterSubject,
+			owner, _, ok := strings.Cut(info.Name, "_")
+			if ok && (service == "" || owner == service) {
+				out = append(out, Consumer{Name: info.Name, Service: owner, Topic: info.Config.FilterSubject,
 					Pending: info.NumPending, AckPending: info.NumAckPending})
 			}
 		}

@@ -17,7 +17,7 @@ func FuzzOrderPaths(f *testing.F) {
 		f.Add(guid, false)
 		f.Add(guid, true)
 	}
-	s := st.Start(f, st.Options{Stage: 5, Services: []string{"alpha"}})
+	s := st.Start(f, st.Options{Stage: 6, Services: []string{"alpha"}})
 	base := s.URL("alpha")
 	before := st.Must(f, st.Call(f, "GET", base+"/api/settings", nil), 200).Body
 	f.Fuzz(func(t *testing.T, guid string, approve bool) {
@@ -46,7 +46,7 @@ func FuzzAutoApproveBody(f *testing.F) {
 		`{}`, `null`, `[]`, `{`, ``, `{"enabled":true,"x":1}`, `{"enabled":true}{}`, `{"Enabled":false}`} {
 		f.Add([]byte(body))
 	}
-	s := st.Start(f, st.Options{Stage: 5, Services: []string{"alpha"}})
+	s := st.Start(f, st.Options{Stage: 6, Services: []string{"alpha"}})
 	switchURL := s.URL("alpha") + "/api/auto-approve"
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var before, after struct{ Enabled bool }
@@ -68,7 +68,7 @@ func FuzzAutoApproveBody(f *testing.F) {
 // FuzzReviewBody: PUT /api/review takes a valid switch or refuses clearly,
 // changing nothing.
 func FuzzReviewBody(f *testing.F) {
-	s := st.Start(f, st.Options{Stage: 5, Services: []string{"alpha"}})
+	s := st.Start(f, st.Options{Stage: 6, Services: []string{"alpha"}})
 	st.FuzzSwitchBody(f, s.URL("alpha")+"/api/review", `{"enabled":true}`, `{"enabled":false,"pass_after_seconds":5}`,
 		`{"enabled":"yes"}`, `{"pass_after_seconds":-1}`, `{}`, `null`, `{`, ``, `{"enabled":true,"x":1}`)
 }
@@ -79,7 +79,7 @@ func FuzzReviewPath(f *testing.F) {
 	for _, guid := range []string{"order-1", "", "..", "%2F", "a/b", "ü", "\x00", "' OR 1=1 --"} {
 		f.Add(guid)
 	}
-	s := st.Start(f, st.Options{Stage: 5, Services: []string{"alpha"}})
+	s := st.Start(f, st.Options{Stage: 6, Services: []string{"alpha"}})
 	base := s.URL("alpha")
 	f.Fuzz(func(t *testing.T, guid string) {
 		path := "/api/orders/" + url.PathEscape(guid) + "/review"

@@ -22,7 +22,7 @@ func FuzzCartPaths(f *testing.F) {
 		}
 	}
 	f.Add(seedCart, uint8(3), []byte(`{"product":"","price_cents":-1}`))
-	s := st.Start(f, st.Options{Stage: 5, Services: []string{"beta"}})
+	s := st.Start(f, st.Options{Stage: 6, Services: []string{"beta"}})
 	base := s.URL("beta")
 	seed := base + "/api/carts/" + seedCart
 	f.Fuzz(func(t *testing.T, guid string, op uint8, body []byte) {
@@ -48,7 +48,7 @@ func FuzzCartPaths(f *testing.F) {
 // FuzzReopenOnBody: PUT /api/reopen-on takes one of the two events or
 // refuses clearly, changing nothing.
 func FuzzReopenOnBody(f *testing.F) {
-	s := st.Start(f, st.Options{Stage: 5, Services: []string{"beta"}})
+	s := st.Start(f, st.Options{Stage: 6, Services: []string{"beta"}})
 	st.FuzzSwitchBody(f, s.URL("beta")+"/api/reopen-on", `{"event":"order.charged"}`, `{"event":"order.finalized"}`,
 		`{"event":"order.approved"}`, `{"event":""}`, `{}`, `null`, `{`, ``, `{"event":1}`)
 }

@@ -22,6 +22,8 @@ func (o *Overlord) routes() {
 	e.GET("/requests/:id", o.requestPage)
 	e.GET("/orders/:guid", o.orderPage)
 	e.GET("/transitions", o.transitionsPage)
+	e.GET("/waiting", o.waitingPage)
+	e.GET("/api/waiting", o.getWaiting)
 	e.GET("/api/messages", o.listMessages)
 	e.GET("/api/poison", o.listPoison)
 	e.GET("/api/requests/:id", o.getRequest)

@@ -16,7 +16,7 @@ func FuzzPaths(f *testing.F) {
 		f.Add(id, uint8(0))
 		f.Add(id, uint8(4))
 	}
-	s := st.Start(f, st.Options{Stage: 5, AutoApprove: true})
+	s := st.Start(f, st.Options{Stage: 6, AutoApprove: true})
 	submit(f, s, "req-fuzz")
 	st.Eventually(f, wait, "the order finalized", func() bool { return s.StreamCount("order.finalized") == 1 })
 	base := s.URL("overlord")

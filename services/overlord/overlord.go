@@ -20,13 +20,17 @@ const Name = "overlord"
 // Config starts overlord.
 type Config struct {
 	service.Config
+	// Supervisor is where the dashboard's stop and start of a service go
+	// (supervisor.Handler, served by boot); empty: nothing supervises.
+	Supervisor string
 }
 
 // Overlord is the watcher service.
 type Overlord struct {
 	*service.Parts
-	lock   *os.File  // the store's lock, held while overlord runs
-	insert *sql.Stmt // stores one message, once
+	lock      *os.File  // the store's lock, held while overlord runs
+	insert    *sql.Stmt // stores one message, once
+	brokerURL string    // where the consumers' backlogs are read
 }
 
 // New builds overlord: its message store, a durable consumer per topic
@@ -59,13 +63,16 @@ func build(cfg Config) (*Overlord, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: prepare insert: %w", Name, err)
 	}
-	o := &Overlord{Parts: parts, insert: insert}
+	o := &Overlord{Parts: parts, insert: insert, brokerURL: cfg.BrokerURL}
 	// Every topic with consumers of its own: overlord sees what the
 	// services see, and what it missed while it was down.
 	for _, topic := range stream.Topics() {
 		o.Bus.HandleEvery(topic, o.keep)
 	}
 	o.routes()
+	if err := o.routeProcesses(cfg.Supervisor); err != nil {
+		return nil, fmt.Errorf("%s: %w", Name, err)
+	}
 	return o, nil
 }
 

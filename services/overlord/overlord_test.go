@@ -24,7 +24,7 @@ var lifecycle = []string{"order.captured", "order.approved", "order.charged", "o
 // them from its durable consumers; a rebuild from the stream gives the
 // same store, and the consumers go on without storing anything twice.
 func TestCatchesUpThenRebuildsTheSameStore(t *testing.T) {
-	s := st.Start(t, st.Options{Stage: 5, AutoApprove: true, Services: []string{"alpha", "beta", "charlie"}})
+	s := st.Start(t, st.Options{Stage: 6, AutoApprove: true, Services: []string{"alpha", "beta", "charlie"}})
 	st.Must(t, st.Call(t, "PUT", s.URL("alpha")+"/api/settings", map[string]any{"discount_enabled": true}), 200)
 	submit(t, s, "demo-42")
 	st.Eventually(t, wait, "the order finalized", func() bool { return s.StreamCount("order.finalized") == 1 })
@@ -78,7 +78,7 @@ func TestCatchesUpThenRebuildsTheSameStore(t *testing.T) {
 // in place of the old one (and of its WAL); overlord started on it serves
 // the rebuilt store and goes on storing each new message once.
 func TestRebuildWhileStoppedReplacesTheFile(t *testing.T) {
-	s := st.Start(t, st.Options{Stage: 5, AutoApprove: true})
+	s := st.Start(t, st.Options{Stage: 6, AutoApprove: true})
 	submit(t, s, "demo-7")
 	st.Eventually(t, wait, "overlord has the order", func() bool {
 		return s.StreamCount("order.finalized") == 1 && len(messages(t, s, "?limit=1000")) == 4
@@ -120,7 +120,7 @@ func TestRebuildWhileStoppedReplacesTheFile(t *testing.T) {
 // relay resending after the broker's dedup window would) is stored once:
 // the store's primary key is overlord's inbox.
 func TestRedeliveredMessageIsStoredOnce(t *testing.T) {
-	s := st.Start(t, st.Options{Stage: 5, Services: []string{"alpha", "overlord"}})
+	s := st.Start(t, st.Options{Stage: 6, Services: []string{"alpha", "overlord"}})
 	st.Must(t, st.Call(t, "PUT", s.URL("alpha")+"/api/settings", map[string]any{"discount_enabled": true}), 200)
 	st.Eventually(t, wait, "overlord has the change", func() bool { return len(messages(t, s, "")) == 1 })
 	first := messages(t, s, "")[0]
@@ -139,7 +139,7 @@ func TestRedeliveredMessageIsStoredOnce(t *testing.T) {
 // A manual approval is a request of its own; the order view ties the two
 // requests together by the order's guid.
 func TestOrderAcrossTwoRequests(t *testing.T) {
-	s := st.Start(t, st.Options{Stage: 5})
+	s := st.Start(t, st.Options{Stage: 6})
 	submit(t, s, "req-submit")
 	var orders []struct {
 		GUID   string `json:"guid"`
@@ -175,7 +175,7 @@ func TestOrderAcrossTwoRequests(t *testing.T) {
 // A message no consumer can process reaches overlord twice: as it was
 // sent, and marked poisoned with the reason.
 func TestPoisonMessagesAreKeptAndMarked(t *testing.T) {
-	s := st.Start(t, st.Options{Stage: 5, Services: []string{"alpha", "overlord"}})
+	s := st.Start(t, st.Options{Stage: 6, Services: []string{"alpha", "overlord"}})
 	nc, err := nats.Connect(s.BrokerURL())
 	if err != nil {
 		t.Fatal(err)
@@ -210,7 +210,7 @@ func TestPoisonMessagesAreKeptAndMarked(t *testing.T) {
 
 // Bad input gets a JSON error with the request ID; pages render.
 func TestErrorsAndPages(t *testing.T) {
-	s := st.Start(t, st.Options{Stage: 5, Services: []string{"overlord"}})
+	s := st.Start(t, st.Options{Stage: 6, Services: []string{"overlord"}})
 	base := s.URL("overlord")
 	for _, tc := range []struct {
 		path   string

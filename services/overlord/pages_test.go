@@ -13,7 +13,7 @@ import (
 // store hid a 500 on the orders page, where the dashboard's "orders" and
 // "transitions" links land.
 func TestEveryPageAndAPIWithData(t *testing.T) {
-	s := st.Start(t, st.Options{Stage: 5, AutoApprove: true})
+	s := st.Start(t, st.Options{Stage: 6, AutoApprove: true})
 	submit(t, s, "req-pages")
 	s.PublishRaw("order.captured", []byte("not json"), st.Metadata("order.captured", "beta", "req-poison"), true)
 	var order string
@@ -50,7 +50,9 @@ func TestEveryPageAndAPIWithData(t *testing.T) {
 		{"/api/orders/" + order, []string{`"guid":"` + order + `"`, `"request_ids":["req-pages"]`}},
 		{"/api/orders/cart-12345678", []string{`"event_name":"order.finalized"`}},
 		{"/api/contracts", []string{"order.captured"}},
-		{"/api/stage", []string{`"stage":5`}},
+		{"/api/stage", []string{`"stage":6`}},
+		{"/waiting", []string{`data-service="charlie" data-waiting="0"`, "order.approved 0"}},
+		{"/api/waiting", []string{`"service":"charlie","waiting":0,"by_topic":{"order.approved":0,"settings.changed":0}`}},
 		{"/eventually.html", []string{"<html"}},
 	} {
 		r := st.Must(t, st.Call(t, "GET", base+tc.path, nil), 200)

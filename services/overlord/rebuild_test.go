@@ -20,7 +20,7 @@ import (
 // reader never sees the view shrink while it runs. What the consumers
 // store during a rebuild is kept.
 func TestInterruptedRebuildLeavesTheViewWhole(t *testing.T) {
-	s := st.Start(t, st.Options{Stage: 5, Services: []string{"overlord"}})
+	s := st.Start(t, st.Options{Stage: 6, Services: []string{"overlord"}})
 	const total = 10_000
 	publish(t, s.BrokerURL(), total)
 	view := openView(t, s.DataDir)
@@ -125,7 +125,7 @@ func (v storeView) has(table string) bool { return v.db.Migrator().HasTable(tabl
 // before it, and neither an in-place rebuild nor one into a new file
 // brings them back; later ones are kept.
 func TestRebuildKeepsTheReset(t *testing.T) {
-	s := st.Start(t, st.Options{Stage: 5, Services: []string{"alpha", "overlord"}})
+	s := st.Start(t, st.Options{Stage: 6, Services: []string{"alpha", "overlord"}})
 	change := func(on bool) {
 		st.Must(t, st.Call(t, "PUT", s.URL("alpha")+"/api/settings", map[string]any{"discount_enabled": on}), 200)
 	}

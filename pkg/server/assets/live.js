@@ -50,7 +50,7 @@
     },
     refresh,
   };
-  // In the dashboard's frames, pass the presenter's keys (1–5 switch
+  // In the dashboard's frames, pass the presenter's keys (1–6 switch
   // tabs, n hides the notes) on to the dashboard, so they work after a
   // click in a page too. Typing in a field stays in the field.
   if (window.top !== window.self) {
