@@ -169,8 +169,9 @@ func New(cfg Config) (*Bus, error) {
 	if err != nil {
 		return nil, fmt.Errorf("messaging poison queue: %w", err)
 	}
-	// Outermost first: the request context and the handler's span; the poison queue, for what can
-	// never be processed; the bound on deliveries, which turns a passing
+	// Outermost first: the request context and the handler's span; the
+	// poison queue, for what can never be processed; the bound on
+	// deliveries, which turns a passing
 	// failure on the last one into that; a quick retry in place for a
 	// blip; recovery from a panicking handler. Any other error nacks the
 	// message, and the broker delivers it again after a backoff.

@@ -17,18 +17,15 @@ import (
 type Message struct {
 	// UUID is the message's identity: one row per message, however often
 	// it is delivered. (SQLite's rowid keeps the arrival order.)
-	UUID          string `gorm:"primaryKey" json:"uuid"`
-	Topic         string `gorm:"not null" json:"topic"`
-	EventName     string `gorm:"index" json:"event_name"`
-	EventVersion  string `json:"event_version"`
-	Producer      string `json:"producer"`
-	CorrelationID string `gorm:"index" json:"correlation_id"`
-	CausationID   string `json:"causation_id"`
-	// TraceID is the OpenTelemetry trace the message belongs to, from its
-	// traceparent: where the same request is found in a trace viewer.
-	TraceID    string    `json:"trace_id,omitempty"`
-	OccurredAt time.Time `gorm:"index" json:"occurred_at"`
-	ReceivedAt time.Time `json:"received_at"`
+	UUID          string    `gorm:"primaryKey" json:"uuid"`
+	Topic         string    `gorm:"not null" json:"topic"`
+	EventName     string    `gorm:"index" json:"event_name"`
+	EventVersion  string    `json:"event_version"`
+	Producer      string    `json:"producer"`
+	CorrelationID string    `gorm:"index" json:"correlation_id"`
+	CausationID   string    `json:"causation_id"`
+	OccurredAt    time.Time `gorm:"index" json:"occurred_at"`
+	ReceivedAt    time.Time `json:"received_at"`
 	// OrderGUID and CartGUID come from the payload. order.captured names
 	// only the cart; order.approved names both and ties them together.
 	OrderGUID string  `gorm:"index" json:"order_guid,omitempty"`
@@ -39,6 +36,10 @@ type Message struct {
 	PoisonReason       string `json:"poison_reason,omitempty"`
 	PoisonConsumer     string `json:"poison_consumer,omitempty"`
 	PoisonOriginalUUID string `json:"poison_original_uuid,omitempty"`
+
+	// TraceID is the OpenTelemetry trace the message belongs to, from its
+	// traceparent: where the same request is found in a trace viewer.
+	TraceID string `json:"trace_id,omitempty"`
 }
 
 // Payload is a message body as it was sent. It is shown as JSON when it is
@@ -86,6 +87,9 @@ func record(msg stream.Message, receivedAt time.Time) Message {
 // (version-traceid-spanid-flags), or "" when it is not one. Parsed by
 // hand: a rebuild does this for every message.
 func traceID(traceparent string) string {
+	if traceparent == "" {
+		return "" // most messages with tracing off: no allocation
+	}
 	parts := strings.Split(traceparent, "-")
 	if len(parts) < 4 || len(parts[0]) != 2 || len(parts[2]) != 16 {
 		return ""
