@@ -128,6 +128,12 @@ func startServices(exe string, cfg config, url string, out *prefixer) ([]*child,
 	for _, name := range system.Names {
 		cmd := exec.Command(exe, name)
 		cmd.Env = childEnv(cfg, url)
+		pprof, err := childPprofAddr(cfg.PprofAddr, name) // observe.go
+		if err != nil {
+			stopAll(children, out, stopGrace)
+			return nil, err
+		}
+		cmd.Env = append(cmd.Env, EnvPprofAddr+"="+pprof)
 		c, err := startChild(name, cmd, out)
 		if err != nil {
 			stopAll(children, out, stopGrace)

@@ -41,12 +41,23 @@ func knownEnv() []string {
 // no other variables set; with no profiles, those .env names.
 func loadCompose(t *testing.T, profiles ...string) *types.Project {
 	t.Helper()
+	return loadComposeWith(t, types.Mapping{}, profiles...)
+}
+
+// loadComposeWith loads docker-compose.yml with the given variables set
+// and profiles enabled (compose_observability_test.go).
+func loadComposeWith(t *testing.T, env types.Mapping, profiles ...string) *types.Project {
+	t.Helper()
 	root, err := filepath.Abs(filepath.Join("..", ".."))
 	if err != nil {
 		t.Fatal(err)
 	}
+	var vars []string
+	for k, v := range env {
+		vars = append(vars, k+"="+v)
+	}
 	opts, err := cli.NewProjectOptions([]string{filepath.Join(root, "docker-compose.yml")},
-		cli.WithWorkingDirectory(root), cli.WithEnvFiles(), cli.WithDotEnv, cli.WithDefaultProfiles(profiles...))
+		cli.WithWorkingDirectory(root), cli.WithEnvFiles(), cli.WithDotEnv, cli.WithEnv(vars), cli.WithDefaultProfiles(profiles...))
 	if err != nil {
 		t.Fatal(err)
 	}

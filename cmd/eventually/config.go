@@ -42,6 +42,9 @@ const (
 	EnvStreamMaxAge     = "EVENTUALLY_STREAM_MAX_AGE"
 	EnvStreamMaxBytes   = "EVENTUALLY_STREAM_MAX_BYTES"
 	EnvNATSMonitorAddr  = "EVENTUALLY_NATS_MONITOR_ADDR"
+	EnvPprofAddr        = "EVENTUALLY_PPROF_ADDR"
+	// The OpenTelemetry standard one; the exporter reads the rest of OTEL_*.
+	EnvOTLPEndpoint = "OTEL_EXPORTER_OTLP_ENDPOINT"
 	// EnvSupervisor is set by boot for overlord: where the dashboard's
 	// stop and start of a service go (internal/supervisor).
 	EnvSupervisor = "EVENTUALLY_SUPERVISOR_URL"
@@ -73,6 +76,8 @@ func envVars() []envVar {
 		envVar{EnvStreamMaxAge, "the stream drops messages older than this, e.g. 720h (default 30 days)"},
 		envVar{EnvStreamMaxBytes, "the stream drops its oldest messages beyond this many bytes (default 1073741824)"},
 		envVar{EnvNATSMonitorAddr, "the embedded broker's monitoring port, e.g. 127.0.0.1:8222 (default off)"},
+		envVar{EnvPprofAddr, "Go profiles at /debug/pprof/, e.g. 127.0.0.1:6060; under boot each service at the next port (default off)"},
+		envVar{EnvOTLPEndpoint, "export traces by OTLP/HTTP, e.g. http://127.0.0.1:4318 (default off)"},
 		envVar{EnvSupervisor, "set by boot for overlord: where the dashboard stops and starts services (tab 6)"},
 	)
 }
@@ -100,6 +105,8 @@ type config struct {
 	Stream stream.Limits
 	// NATSMonitorAddr opens the embedded broker's monitoring port.
 	NATSMonitorAddr string
+	// PprofAddr serves Go's profiles; empty: off.
+	PprofAddr string
 	// Supervisor is boot's supervisor, for overlord (EnvSupervisor).
 	Supervisor string
 }
@@ -161,6 +168,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		Instance:         or(EnvInstance, defaultInstance()),
 		Stream:           limits,
 		NATSMonitorAddr:  getenv(EnvNATSMonitorAddr),
+		PprofAddr:        getenv(EnvPprofAddr),
 		Supervisor:       getenv(EnvSupervisor),
 	}, nil
 }

@@ -28,6 +28,8 @@ type logLine struct {
 
 // logsCommand prints one request's log lines from every service's log
 // file, merged in time order: `eventually logs [--json] <request-id>`.
+// A trace ID (32 hex digits, as a trace viewer shows it) selects the
+// lines written in that trace instead.
 func logsCommand(cfg config, args []string, stdout io.Writer) error {
 	flags := flag.NewFlagSet("logs", flag.ContinueOnError)
 	flags.SetOutput(stdout)
@@ -36,7 +38,7 @@ func logsCommand(cfg config, args []string, stdout io.Writer) error {
 		return fmt.Errorf("logs: %w", err)
 	}
 	if flags.NArg() != 1 {
-		return errors.New("logs: want one request ID: eventually logs [--json] <request-id>")
+		return errors.New("logs: want one request ID or trace ID: eventually logs [--json] <request-id|trace-id>")
 	}
 	id := flags.Arg(0)
 	lines, err := requestLines(cfg.LogDir, id)
@@ -55,7 +57,7 @@ func logsCommand(cfg config, args []string, stdout io.Writer) error {
 }
 
 // requestLines reads <dir>/*.log and returns the lines whose request_id
-// is id, in time order (a service's own order where times are equal).
+// or trace_id is id, in time order (a service's own order where times are equal).
 func requestLines(dir, id string) ([]logLine, error) {
 	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("logs: log dir %s does not exist (start the system with `make boot`, or set %s)", dir, EnvLogDir)
@@ -76,7 +78,7 @@ func requestLines(dir, id string) ([]logLine, error) {
 		lines = append(lines, found...)
 	}
 	if len(lines) == 0 {
-		return nil, fmt.Errorf("logs: no line with %s=%q in %s/*.log", logging.RequestIDKey, id, dir)
+		return nil, fmt.Errorf("logs: no line with %s=%q or %s=%q in %s/*.log", logging.RequestIDKey, id, logging.TraceIDKey, id, dir)
 	}
 	slices.SortStableFunc(lines, func(a, b logLine) int {
 		return cmp.Or(a.time.Compare(b.time), cmp.Compare(a.service, b.service))
@@ -84,7 +86,8 @@ func requestLines(dir, id string) ([]logLine, error) {
 	return lines, nil
 }
 
-// scanLog returns the lines of one log file that carry request ID id.
+// scanLog returns the lines of one log file that carry request ID or
+// trace ID id.
 func scanLog(path, id string) ([]logLine, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -105,8 +108,9 @@ func scanLog(path, id string) ([]logLine, error) {
 			Time      time.Time `json:"time"`
 			Service   string    `json:"service"`
 			RequestID string    `json:"request_id"`
+			TraceID   string    `json:"trace_id"`
 		}
-		if json.Unmarshal(text, &rec) != nil || rec.RequestID != id {
+		if json.Unmarshal(text, &rec) != nil || rec.RequestID != id && rec.TraceID != id {
 			continue
 		}
 		lines = append(lines, logLine{service: cmp.Or(rec.Service, service), time: rec.Time, raw: string(text)})

@@ -17,13 +17,13 @@ var testLogs = map[string]string{
 {"time":"2025-01-01T12:00:00.250Z","level":"INFO","msg":"order captured","service":"alpha","request_id":"other"}
 {"time":"2025-01-01T12:00:00.400Z","level":"INFO","msg":"order finalized","service":"alpha","request_id":"demo-42"}
 `,
-	"beta.log": `{"time":"2025-01-01T12:00:00.100Z","level":"INFO","msg":"cart submitted","service":"beta","request_id":"demo-42"}
+	"beta.log": `{"time":"2025-01-01T12:00:00.100Z","level":"INFO","msg":"cart submitted","service":"beta","request_id":"demo-42","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736"}
 not json at all, demo-42
 {"time":"2025-01-01T12:00:00.500Z","level":"INFO","msg":"cart reopened","service":"beta","request_id":"demo-42"}
 {"time":"2025-01-01T12:00:00.600Z","level":"INFO","msg":"service started","service":"beta"}
 `,
 	"charlie.log": `{"time":"2025-01-01T12:00:00.300Z","level":"INFO","msg":"order charged","service":"charlie","request_id":"demo-42","note":"mentions demo-420"}
-{"time":"2025-01-01T12:00:00.350Z","level":"INFO","msg":"order charged","service":"charlie","request_id":"demo-420"}
+{"time":"2025-01-01T12:00:00.350Z","level":"INFO","msg":"order charged","service":"charlie","request_id":"demo-420","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736"}
 `,
 }
 
@@ -76,19 +76,34 @@ func TestLogsMergesOneRequestInTimeOrder(t *testing.T) {
 	}
 }
 
-func TestLogsJSONPrintsRawLines(t *testing.T) {
-	out, err := runLogs(t, logDir(t), "--json", "demo-42")
+// rawLines runs `logs --json id` on the test logs and returns its lines.
+func rawLines(t *testing.T, id string) []string {
+	t.Helper()
+	out, err := runLogs(t, logDir(t), "--json", id)
 	if err != nil {
 		t.Fatal(err)
 	}
-	lines := strings.Split(strings.TrimSpace(out), "\n")
+	return strings.Split(strings.TrimSpace(out), "\n")
+}
+
+func TestLogsJSONPrintsRawLines(t *testing.T) {
+	lines := rawLines(t, "demo-42")
 	if len(lines) != 5 || !strings.Contains(lines[0], `"msg":"cart submitted"`) || !strings.Contains(lines[4], `"msg":"cart reopened"`) {
-		t.Fatalf("raw lines:\n%s", out)
+		t.Fatalf("raw lines:\n%s", strings.Join(lines, "\n"))
 	}
 	for _, l := range lines {
 		if !strings.HasPrefix(l, `{"time":"2025-`) {
 			t.Errorf("not a raw JSON log line: %q", l)
 		}
+	}
+}
+
+// A trace ID selects the lines written in that trace, whatever their
+// request ID.
+func TestLogsOfATrace(t *testing.T) {
+	lines := rawLines(t, "4bf92f3577b34da6a3ce929d0e0e4736")
+	if len(lines) != 2 || !strings.Contains(lines[0], `"msg":"cart submitted"`) || !strings.Contains(lines[1], `"request_id":"demo-420"`) {
+		t.Fatalf("lines of the trace:\n%s", strings.Join(lines, "\n"))
 	}
 }
 

@@ -6,7 +6,7 @@
 //	                                 unless EVENTUALLY_NATS_URL is set)
 //	eventually all                   every service in this one process
 //	eventually overlord --rebuild    rebuild the watcher's store from the stream
-//	eventually logs <request-id>     one request's log lines, in time order
+//	eventually logs <request-id>     one request's log lines, in time order (or a trace's)
 //	eventually settings --fee-enabled=false   change alpha's settings from a console
 package main
 
@@ -61,8 +61,8 @@ func toolCommands() [][2]string {
 	return [][2]string{
 		{"overlord", "overlord --rebuild: rebuild its store from the stream,"},
 		{"", "say how long it took, and exit"},
-		{"logs", "logs [--json] <request-id>: one request's log lines from"},
-		{"", "every service, merged in time order"},
+		{"logs", "logs [--json] <request-id|trace-id>: one request's (or"},
+		{"", "one trace's) log lines from every service, merged in time order"},
 		{"load", "load [-n 2000] [-c 16] [--rate R] [--json] [--nats URLS] [--instances N]"},
 		{"", "[--target ...]:"},
 		{"", "drive orders through a system of its own (or a running"},

@@ -26,7 +26,11 @@ func runServices(ctx context.Context, cfg config, names []string, stdout io.Writ
 	defer stopBroker()
 	var built []system.Service
 	var closers []io.Closer
+	var flushes []func()
 	defer func() {
+		for _, flush := range flushes {
+			flush() // the last spans, before the logs close
+		}
 		for _, c := range closers {
 			c.Close()
 		}
@@ -37,9 +41,14 @@ func runServices(ctx context.Context, cfg config, names []string, stdout io.Writ
 			return fmt.Errorf("%s: %w", name, err)
 		}
 		closers = append(closers, closer)
+		tp, flush, err := tracerProvider(ctx, os.Getenv, name, cfg.Instance)
+		if err != nil {
+			return err
+		}
+		flushes = append(flushes, flush)
 		svc, err := system.Build(name, service.Config{
 			Addr: cfg.Addrs[name], DataDir: cfg.DataDir, DatabaseURL: cfg.DatabaseURL, BrokerURL: url, Stage: cfg.Stage, Logger: logger,
-			Browser: cfg.browser(), Instance: cfg.Instance, Stream: cfg.Stream,
+			Browser: cfg.browser(), Instance: cfg.Instance, Stream: cfg.Stream, TracerProvider: tp,
 		}, system.Options{AutoApprove: cfg.AutoApprove, Supervisor: cfg.Supervisor})
 		if err != nil {
 			return err
@@ -47,6 +56,11 @@ func runServices(ctx context.Context, cfg config, names []string, stdout io.Writ
 		built = append(built, svc)
 	}
 	g, ctx := errgroup.WithContext(ctx)
+	pprof, err := servePprof(ctx, cfg.PprofAddr)
+	if err != nil {
+		return err
+	}
+	g.Go(pprof)
 	for i, svc := range built {
 		g.Go(func() error {
 			if err := svc.Run(ctx); err != nil {

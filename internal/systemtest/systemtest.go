@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/trace"
 	"gorm.io/gorm"
 
 	"eventually/internal/poll"
@@ -57,6 +58,9 @@ type Options struct {
 	BrokerURL string
 	// Stream is the stream's replicas and limits (zero: the defaults).
 	Stream stream.Limits
+	// Tracing, when set, gives each start of a service its tracer
+	// provider (e.g. one recording its spans in memory); nil: no spans.
+	Tracing func(service string) trace.TracerProvider
 }
 
 // Service is a running service as the tests see it.
@@ -228,11 +232,15 @@ func (s *System) start(name, key string, stage int) (Service, error) {
 	if s.opts.DatabaseURL != "" {
 		instance = key
 	}
+	var tp trace.TracerProvider
+	if s.opts.Tracing != nil {
+		tp = s.opts.Tracing(name)
+	}
 	build := func() (Service, error) {
 		return system.Build(name, service.Config{
 			Addr: s.addrs[key], DataDir: s.DataDir, BrokerURL: s.BrokerURL(), Stage: stage, Logger: logger,
 			Browser: server.Browser{DashboardOrigins: dashboard}, DatabaseURL: s.opts.DatabaseURL, Instance: instance,
-			Stream: s.opts.Stream,
+			Stream: s.opts.Stream, TracerProvider: tp,
 		}, system.Options{AutoApprove: s.opts.AutoApprove, Supervisor: s.supervisor})
 	}
 	svc, err := build()

@@ -1,6 +1,8 @@
 // Package logging builds the JSON slog logger every service uses. Every
 // line written with a context that carries a request ID gets the
-// `request_id` attribute, the one name all services share.
+// `request_id` attribute, the one name all services share; a line written
+// inside a trace's span gets `trace_id` and `span_id`, so a trace viewer
+// and the logs point at each other.
 package logging
 
 import (
@@ -11,11 +13,20 @@ import (
 	"os"
 	"path/filepath"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"eventually/pkg/requestid"
 )
 
 // RequestIDKey is the attribute name of the request ID in every log line.
 const RequestIDKey = "request_id"
+
+// The attribute names of the trace and span a line was written in, as
+// OpenTelemetry's log data model names them.
+const (
+	TraceIDKey = "trace_id"
+	SpanIDKey  = "span_id"
+)
 
 // New returns a JSON logger for one service writing to w.
 func New(w io.Writer, service string, level slog.Level) *slog.Logger {
@@ -26,12 +37,15 @@ func New(w io.Writer, service string, level slog.Level) *slog.Logger {
 // Discard is a logger that writes nothing, for tests that do not read logs.
 func Discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
-// contextHandler adds the request ID of the record's context.
+// contextHandler adds the request ID and the span of the record's context.
 type contextHandler struct{ slog.Handler }
 
 func (h contextHandler) Handle(ctx context.Context, r slog.Record) error {
 	if id := requestid.From(ctx); id != "" {
 		r.AddAttrs(slog.String(RequestIDKey, id))
+	}
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+		r.AddAttrs(slog.String(TraceIDKey, sc.TraceID().String()), slog.String(SpanIDKey, sc.SpanID().String()))
 	}
 	return h.Handler.Handle(ctx, r)
 }

@@ -24,6 +24,8 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/sync/errgroup"
 
 	"eventually/pkg/events"
@@ -71,6 +73,13 @@ type Config struct {
 	// deliveries; after the last the message is poisoned, saying so.
 	// Default: 20, about eight minutes.
 	MaxDeliveries int
+	// TracerProvider makes the spans of handled messages and relay
+	// publishes (tracing.go). Nil: no spans, at no cost; a trace context
+	// that came in is still passed on.
+	TracerProvider trace.TracerProvider
+	// Metrics is where the bus registers its Prometheus metrics
+	// (metrics.go). Nil: none are exposed.
+	Metrics prometheus.Registerer
 }
 
 func (c *Config) setDefaults() {
@@ -108,6 +117,8 @@ type Bus struct {
 	health     atomic.Pointer[error]
 	checkNow   chan struct{} // asks watch for a check before the next tick
 	err        error         // the first registration error, returned by Run
+	tracing    tracing
+	metrics    *metrics
 }
 
 // consumer is one durable consumer of the service: one topic, one handler.
@@ -125,7 +136,7 @@ func New(cfg Config) (*Bus, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	b := &Bus{cfg: cfg, checkNow: make(chan struct{}, 1), wmLogger: watermill.NewSlogLoggerWithLevelMapping(cfg.Logger.With("component", "watermill"),
+	b := &Bus{cfg: cfg, checkNow: make(chan struct{}, 1), tracing: newTracing(cfg.TracerProvider), wmLogger: watermill.NewSlogLoggerWithLevelMapping(cfg.Logger.With("component", "watermill"),
 		map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug})}
 	var err error
 	b.events, err = cqrs.NewEventBusWithConfig(outboxPublisher{store: cfg.Store}, cqrs.EventBusConfig{
@@ -158,13 +169,15 @@ func New(cfg Config) (*Bus, error) {
 	if err != nil {
 		return nil, fmt.Errorf("messaging poison queue: %w", err)
 	}
-	// Outermost first: the request context; the poison queue, for what can
-	// never be processed; the bound on deliveries, which turns a passing
+	// Outermost first: the request context and the handler's span; the
+	// poison queue, for what can never be processed; the bound on
+	// deliveries, which turns a passing
 	// failure on the last one into that; a quick retry in place for a
 	// blip; recovery from a panicking handler. Any other error nacks the
 	// message, and the broker delivers it again after a backoff.
 	b.router.AddMiddleware(
 		b.withRequestContext,
+		b.withSpan,
 		poison,
 		b.boundDeliveries,
 		middleware.Retry{
@@ -175,7 +188,11 @@ func New(cfg Config) (*Bus, error) {
 		}.Middleware,
 		middleware.Recoverer,
 	)
+	if b.metrics, err = newMetrics(cfg.Metrics, b); err != nil {
+		return nil, err
+	}
 	b.relay = newRelay(cfg.Service, cfg.Store, cfg.Logger.With("component", "outbox"))
+	b.relay.tracing, b.relay.metrics = b.tracing, b.metrics
 	return b, nil
 }
 
@@ -199,8 +216,12 @@ func (b *Bus) Run(ctx context.Context) error {
 	}
 	defer conn.Close()
 	b.conn = conn
+	b.metrics.conn.Store(conn)
 	if b.poison, err = stream.NewPublisher(conn, b.wmLogger); err != nil {
 		return fmt.Errorf("messaging publisher: %w", err)
+	}
+	if b.poison, err = decoratePoison(b.cfg.Metrics, b.poison); err != nil {
+		return fmt.Errorf("messaging publisher metrics: %w", err)
 	}
 	writer, err := stream.NewWriter(conn, relayBatchSize)
 	if err != nil {

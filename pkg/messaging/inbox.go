@@ -29,6 +29,7 @@ func (b *Bus) handleOnce(ctx context.Context, consumer string, fn func(tx *Tx) e
 		return fmt.Errorf("%s: message %s: %w", consumer, msg.UUID, err)
 	}
 	if duplicate {
+		b.metrics.duplicates.WithLabelValues(consumer).Inc()
 		b.cfg.Logger.InfoContext(ctx, "message already processed, acknowledged again",
 			"consumer", consumer, "message_uuid", msg.UUID)
 	}

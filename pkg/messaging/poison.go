@@ -53,6 +53,7 @@ func (p poisonPublisher) Publish(topic string, msgs ...*message.Message) error {
 		poisoned := msg.Copy()
 		poisoned.UUID = watermill.NewUUID()
 		poisoned.Metadata.Set(PoisonOriginalUUIDKey, msg.UUID)
+		p.bus.metrics.poisoned.WithLabelValues(msg.Metadata.Get(PoisonConsumerKey), poisonReason(msg.Metadata.Get(PoisonReasonKey))).Inc()
 		p.bus.cfg.Logger.ErrorContext(msg.Context(), "message sent to poison topic",
 			"message_uuid", msg.UUID,
 			"event_name", msg.Metadata.Get(EventNameKey),

@@ -50,6 +50,8 @@ type relay struct {
 	// unmarked are the IDs the broker stored that the store does not say
 	// are published yet. Only the relay's goroutine uses it.
 	unmarked map[uint64]bool
+	tracing  tracing  // a span per publish, continuing the row's trace
+	metrics  *metrics // what was relayed, set aside
 }
 
 const (
@@ -163,7 +165,7 @@ func (r *relay) relayBatch(ctx context.Context) (full bool, err error) {
 		return false, err
 	}
 	var failed error
-	for i, err := range r.publish(ctx, msgs) {
+	for i, err := range r.publishObserved(ctx, msgs) {
 		switch {
 		case err == nil:
 			r.unmarked[rows[i].ID] = true
@@ -191,7 +193,7 @@ func (r *relay) relayClaimed(ctx context.Context, claimer Claimer) (full bool, e
 			return Outcome{}, err
 		}
 		out := Outcome{SetAside: map[uint64]string{}}
-		for i, err := range r.publish(ctx, msgs) {
+		for i, err := range r.publishObserved(ctx, msgs) {
 			switch {
 			case err == nil:
 				out.Published = append(out.Published, rows[i].ID)
@@ -208,6 +210,16 @@ func (r *relay) relayClaimed(ctx context.Context, claimer Claimer) (full bool, e
 		return false, err
 	}
 	return n == relayBatchSize, failed
+}
+
+// publishObserved publishes msgs with a span each (continuing the trace
+// stored with the row) and counts what the broker took.
+func (r *relay) publishObserved(ctx context.Context, msgs []stream.Message) []error {
+	spans := r.tracing.publishSpans(ctx, msgs)
+	errs := r.publish(ctx, msgs)
+	endPublishSpans(spans, errs)
+	r.metrics.countRelayed(msgs, errs)
+	return errs
 }
 
 // messagesOf are outbox rows as the broker takes them.
@@ -236,7 +248,8 @@ func (r *relay) setAside(ctx context.Context, msg stream.Message, id uint64, rea
 // announceSetAside logs a message set aside with its request ID, and puts
 // a notice of it on the poison topic, where the watcher shows it.
 func (r *relay) announceSetAside(ctx context.Context, msg stream.Message, reason error) {
-	r.logger.ErrorContext(requestid.With(ctx, msg.Metadata[CorrelationIDKey]), "outbox message set aside: the broker will never take it",
+	r.metrics.countSetAside(r.service)
+	r.logger.ErrorContext(r.tracing.extract(requestid.With(ctx, msg.Metadata[CorrelationIDKey]), msg.Metadata), "outbox message set aside: the broker will never take it",
 		"message_uuid", msg.UUID, "event_name", msg.Topic, "reason", reason.Error())
 	notice := stream.Message{UUID: uuid.NewString(), Topic: PoisonTopic, Metadata: maps.Clone(msg.Metadata),
 		Payload: msg.Payload[:min(len(msg.Payload), setAsidePayloadBytes)]}

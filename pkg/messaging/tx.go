@@ -108,5 +108,9 @@ func (b *Bus) stampMetadata(p cqrs.OnEventSendParams) error {
 	if parent := cqrs.OriginalMessageFromCtx(ctx); parent != nil {
 		md.Set(CausationIDKey, parent.UUID)
 	}
+	// The trace context of the request or handler writing the event is
+	// stored with the outbox row, so the trace survives until the relay
+	// publishes it, even across a restart (tracing.go).
+	b.tracing.inject(ctx, md)
 	return nil
 }

@@ -20,6 +20,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
 	"eventually/pkg/domain"
 	"eventually/pkg/requestid"
@@ -43,6 +45,11 @@ type Config struct {
 	Ready func() error
 	// Browser says which web pages may call the service.
 	Browser Browser
+	// TracerProvider makes a span of each request (metrics.go); nil:
+	// none, and a caller's traceparent is only passed on.
+	TracerProvider trace.TracerProvider
+	// Metrics, when set, counts requests and is served at /metrics.
+	Metrics *prometheus.Registry
 }
 
 // New returns an echo server with the middleware and routes all services
@@ -64,21 +71,17 @@ func New(cfg Config) *echo.Echo {
 				c.SetRequest(c.Request().WithContext(requestid.With(c.Request().Context(), id)))
 			},
 		}),
+	)
+	// A span and metrics per request; the request's log line is written
+	// inside the span, so it carries the trace ID.
+	e.Use(observability(e, cfg)...)
+	e.Use(
 		middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
 			LogStatus: true, LogMethod: true, LogURI: true, LogLatency: true,
 			// The error handler answers first, so the line has the status
 			// the client got: without this a 404 is logged as 200.
 			HandleError: true,
-			Skipper: func(c echo.Context) bool {
-				// Not the polls of live pages and the dashboard: they would
-				// bury the lines the talk is about. A live page's refresh
-				// says X-Live; the dashboard's polls add ?poll=1 (a query,
-				// since a header of its own would cost a preflight).
-				p, r := c.Path(), c.Request()
-				poll := r.Method == http.MethodGet && (p == "/api/stage" || r.Header.Get("X-Live") != "" || c.QueryParam("poll") == "1")
-				probe := p == "/healthz" || p == "/readyz"
-				return poll || probe || p == "/api/changes" || strings.HasPrefix(p, "/assets/")
-			},
+			Skipper:     quiet,
 			LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
 				cfg.Logger.InfoContext(c.Request().Context(), "http request",
 					"method", v.Method, "uri", v.URI, "status", v.Status, "latency_ms", v.Latency.Milliseconds())

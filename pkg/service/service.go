@@ -13,6 +13,7 @@ import (
 	"net/http"
 
 	"github.com/labstack/echo/v4"
+	"go.opentelemetry.io/otel/trace"
 	"gorm.io/gorm"
 
 	"eventually/pkg/events"
@@ -40,6 +41,8 @@ type Config struct {
 	// schema <name> on that server instead of DataDir, shared by its
 	// instances (store.go).
 	DatabaseURL string
+	// TracerProvider makes the service's spans (pkg/telemetry); nil: none.
+	TracerProvider trace.TracerProvider
 }
 
 // Parts are a running service's shared pieces.
@@ -72,8 +75,10 @@ func New(name string, cfg Config, models ...any) (*Parts, error) {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	p := &Parts{Name: name, DB: db, Stage: st, Live: server.NewLive(), Logger: cfg.Logger}
+	metrics := server.NewRegistry() // GET /metrics
 	p.Bus, err = messaging.New(messaging.Config{
 		Service: name, Instance: cfg.Instance, BrokerURL: cfg.BrokerURL, Logger: cfg.Logger, Stream: cfg.Stream,
+		TracerProvider: cfg.TracerProvider, Metrics: metrics,
 		Store:        withFaults(store, cfg.Logger),
 		BeforeHandle: ownRequestIDs(st),
 		StartAtEnd:   missesWhatWasSentWhileDown(st, cfg.DatabaseURL != ""),
@@ -84,7 +89,7 @@ func New(name string, cfg Config, models ...any) (*Parts, error) {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	p.HTTP = server.New(server.Config{Service: name, Instance: cfg.Instance, Logger: cfg.Logger, Stage: st, Live: p.Live,
-		Ready: p.Bus.Health, Browser: cfg.Browser})
+		Ready: p.Bus.Health, Browser: cfg.Browser, TracerProvider: cfg.TracerProvider, Metrics: metrics})
 	// The events this service produces and consumes, with their schemas.
 	contracts := events.ContractsOf(name)
 	p.HTTP.GET("/api/contracts", func(c echo.Context) error { return c.JSON(http.StatusOK, contracts) })

@@ -68,7 +68,10 @@ func (o *Overlord) list(c echo.Context, poisoned bool) error {
 type requestView struct {
 	RequestID string  `json:"request_id"`
 	SpanMS    float64 `json:"span_ms"` // first to last message
-	Messages  []Step  `json:"messages"`
+	// TraceIDs are the traces its messages belong to (usually one): the
+	// same request in a trace viewer.
+	TraceIDs []string `json:"trace_ids"`
+	Messages []Step   `json:"messages"`
 }
 
 func (o *Overlord) request(c echo.Context) (requestView, error) {
@@ -78,7 +81,7 @@ func (o *Overlord) request(c echo.Context) (requestView, error) {
 		return requestView{}, err
 	}
 	steps := timeline(msgs)
-	return requestView{RequestID: id, SpanMS: float64(span(steps).Microseconds()) / 1000, Messages: steps}, nil
+	return requestView{RequestID: id, SpanMS: float64(span(steps).Microseconds()) / 1000, TraceIDs: traceIDs(steps), Messages: steps}, nil
 }
 
 func (o *Overlord) getRequest(c echo.Context) error {

@@ -2,9 +2,11 @@ package overlord
 
 import (
 	"encoding/json"
+	"strings"
 	"time"
 
 	"github.com/buger/jsonparser"
+	"go.opentelemetry.io/otel/trace"
 
 	"eventually/pkg/messaging"
 	"eventually/pkg/stream"
@@ -34,6 +36,10 @@ type Message struct {
 	PoisonReason       string `json:"poison_reason,omitempty"`
 	PoisonConsumer     string `json:"poison_consumer,omitempty"`
 	PoisonOriginalUUID string `json:"poison_original_uuid,omitempty"`
+
+	// TraceID is the OpenTelemetry trace the message belongs to, from its
+	// traceparent: where the same request is found in a trace viewer.
+	TraceID string `json:"trace_id,omitempty"`
 }
 
 // Payload is a message body as it was sent. It is shown as JSON when it is
@@ -58,6 +64,7 @@ func record(msg stream.Message, receivedAt time.Time) Message {
 		Producer:      md[messaging.ProducerKey],
 		CorrelationID: md[messaging.CorrelationIDKey],
 		CausationID:   md[messaging.CausationIDKey],
+		TraceID:       traceID(md[messaging.TraceParentKey]),
 		Payload:       Payload(msg.Payload),
 	}
 	// A message without a readable occurred_at (a foreign one) is placed
@@ -74,6 +81,24 @@ func record(msg stream.Message, receivedAt time.Time) Message {
 		row.PoisonOriginalUUID = md[messaging.PoisonOriginalUUIDKey]
 	}
 	return row
+}
+
+// traceID is the trace ID of a W3C traceparent
+// (version-traceid-spanid-flags), or "" when it is not one. Parsed by
+// hand: a rebuild does this for every message.
+func traceID(traceparent string) string {
+	if traceparent == "" {
+		return "" // most messages with tracing off: no allocation
+	}
+	parts := strings.Split(traceparent, "-")
+	if len(parts) < 4 || len(parts[0]) != 2 || len(parts[2]) != 16 {
+		return ""
+	}
+	id, err := trace.TraceIDFromHex(parts[1])
+	if err != nil || !id.IsValid() {
+		return ""
+	}
+	return id.String()
 }
 
 // guidPaths are the payload fields that say which order a message is about.

@@ -53,6 +53,7 @@ type timelinePage struct {
 	Heading    string // "Request" or "Order"
 	Subject    string // its ID or guid
 	RequestIDs []string
+	TraceIDs   []string // of a request
 	Steps      []Step
 }
 
@@ -62,7 +63,7 @@ func (o *Overlord) requestPage(c echo.Context) error {
 		return err
 	}
 	return server.Render(c, pages, "timeline", timelinePage{
-		o.Page("request " + v.RequestID), "Request", v.RequestID, []string{v.RequestID}, v.Messages})
+		o.Page("request " + v.RequestID), "Request", v.RequestID, []string{v.RequestID}, v.TraceIDs, v.Messages})
 }
 
 func (o *Overlord) orderPage(c echo.Context) error {
@@ -71,7 +72,7 @@ func (o *Overlord) orderPage(c echo.Context) error {
 		return err
 	}
 	return server.Render(c, pages, "timeline", timelinePage{
-		o.Page("order " + v.GUID), "Order", v.GUID, v.RequestIDs, v.Messages})
+		o.Page("order " + v.GUID), "Order", v.GUID, v.RequestIDs, nil, v.Messages})
 }
 
 func (o *Overlord) transitionsPage(c echo.Context) error {

@@ -20,7 +20,7 @@ import (
 )
 
 const (
-	// rowsPerInsert rows go in one INSERT: 16 columns each makes 8,000
+	// rowsPerInsert rows go in one INSERT: 17 columns each makes 8,500
 	// variables, under SQLite's limit of 32,766.
 	rowsPerInsert = 500
 	// rowsPerCommit rows commit together: commits are cheap without a

@@ -66,10 +66,22 @@ func timeline(msgs []Message) []Step {
 
 // requestIDs lists the distinct request IDs of steps, in order.
 func requestIDs(steps []Step) []string {
+	return distinct(steps, func(s Step) string { return s.CorrelationID })
+}
+
+// traceIDs are the trace IDs of the steps, in the order they first appear;
+// a message without one (sent with tracing off, or by a foreign client)
+// adds none.
+func traceIDs(steps []Step) []string {
+	return slices.DeleteFunc(distinct(steps, func(s Step) string { return s.TraceID }), func(id string) bool { return id == "" })
+}
+
+// distinct are the values of key over the steps, each once, in order.
+func distinct(steps []Step, key func(Step) string) []string {
 	ids := []string{}
 	for _, s := range steps {
-		if !slices.Contains(ids, s.CorrelationID) {
-			ids = append(ids, s.CorrelationID)
+		if !slices.Contains(ids, key(s)) {
+			ids = append(ids, key(s))
 		}
 	}
 	return ids
