@@ -1,10 +1,12 @@
 package scenarios
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
 	st "eventually/internal/systemtest"
+	"eventually/pkg/stage"
 )
 
 // state is everything the services would show, to prove bad input changed nothing.
@@ -68,7 +70,7 @@ func TestBadInputGetsClearErrorAndChangesNothing(t *testing.T) {
 		{"review timeout of zero", "alpha", "PUT", "/api/review", map[string]any{"enabled": true, "pass_after_seconds": 0}, nil, 400, "pass_after_seconds"},
 		{"reopen on another event", "beta", "PUT", "/api/reopen-on", map[string]any{"event": "order.approved"}, nil, 400, "order.charged or order.finalized"},
 		{"auto-approve without enabled", "alpha", "PUT", "/api/auto-approve", map[string]any{}, nil, 400, "enabled is required"},
-		{"stage out of range", "charlie", "PUT", "/api/stage", map[string]any{"stage": 9}, nil, 400, "want 0 to 5"},
+		{"stage out of range", "charlie", "PUT", "/api/stage", map[string]any{"stage": 9}, nil, 400, fmt.Sprintf("want 0 to %d", stage.Max)},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
