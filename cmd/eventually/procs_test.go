@@ -75,16 +75,25 @@ type processes struct {
 
 func startProcesses(t *testing.T, env ...string) *processes {
 	t.Helper()
-	p := &processes{t: t, bin: binary(t), dir: t.TempDir(), procs: map[string]*exec.Cmd{}, exited: map[string]chan error{}}
-	b, err := broker.Start("127.0.0.1:0", p.dir)
+	dir := t.TempDir()
+	b, err := broker.Start("127.0.0.1:0", dir)
 	if err != nil {
 		t.Fatal(err)
 	}
+	p := startProcessesOn(t, dir, b.URL(), env...)
 	p.broker = b
+	return p
+}
+
+// startProcessesOn is startProcesses on a broker of the test's own (a
+// cluster's servers, comma-separated), in dir.
+func startProcessesOn(t *testing.T, dir, brokerURL string, env ...string) *processes {
+	t.Helper()
+	p := &processes{t: t, bin: binary(t), dir: dir, procs: map[string]*exec.Cmd{}, exited: map[string]chan error{}}
 	p.addrs = freeAddrs(t)
 	p.env = append(os.Environ(),
 		EnvDataDir+"="+filepath.Join(p.dir, "data"), EnvLogDir+"="+filepath.Join(p.dir, "logs"),
-		EnvNATSURL+"="+b.URL())
+		EnvNATSURL+"="+brokerURL)
 	p.env = append(append(p.env, addrEnv(p.addrs)...), env...)
 	t.Cleanup(p.stopAll)
 	return p
@@ -155,5 +164,7 @@ func (p *processes) stopAll() {
 			_ = cmd.Process.Kill()
 		}
 	}
-	p.broker.Shutdown()
+	if p.broker != nil {
+		p.broker.Shutdown()
+	}
 }
