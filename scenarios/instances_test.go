@@ -166,3 +166,29 @@ func TestReviewTimersOfTwoAlphasFinalizeEachOrderOnce(t *testing.T) {
 		}
 	}
 }
+
+// Overlord shows which instance produced each message, and so which
+// instance handled the step before: here beta-2 captured the order.
+func TestOverlordShowsTheInstance(t *testing.T) {
+	s := st.Start(t, st.Options{Stage: 6, DatabaseURL: pgtest.Start(t), Instances: 2,
+		Services: []string{"beta", "overlord"}})
+	var c cart
+	st.Must(t, st.Call(t, "POST", s.URL("beta-2")+"/api/carts", nil), 201).JSON(t, &c)
+	st.Must(t, st.Call(t, "POST", s.URL("beta-2")+"/api/carts/"+c.GUID+"/submit",
+		map[string]any{"product": "widget", "price_cents": 1000}), 202)
+	var msgs []struct {
+		Instance string
+		CartGUID string `json:"cart_guid"`
+	}
+	st.Eventually(t, wait, "overlord to store the order.captured", func() bool {
+		st.Must(t, st.Call(t, "GET", s.URL("overlord")+"/api/messages?event_name=order.captured", nil), 200).JSON(t, &msgs)
+		return len(msgs) == 1
+	})
+	if msgs[0].Instance != "beta-2" || msgs[0].CartGUID != c.GUID {
+		t.Fatalf("overlord shows %+v, want the cart %s from instance beta-2", msgs[0], c.GUID)
+	}
+	page := st.Must(t, st.Call(t, "GET", s.URL("overlord")+"/", nil), 200)
+	if !strings.Contains(string(page.Body), "beta-2") {
+		t.Error("overlord's message list does not name the instance beta-2")
+	}
+}

@@ -140,7 +140,7 @@ func loadOwnSystem(ctx context.Context, cfg config, opts load.Options, own ownSy
 	// The others after the first of each is ready: on a store of one
 	// instance's own the first holds the lease, and the others say why
 	// they cannot start.
-	extra, err := startInstances(ctx, exe, cfg, brokerURL, own.Instances)
+	extra, more, err := startInstances(ctx, exe, cfg, brokerURL, own.Instances)
 	children = append(children, extra...)
 	if err != nil {
 		return load.Report{}, err
@@ -150,7 +150,9 @@ func loadOwnSystem(ctx context.Context, cfg config, opts load.Options, own ownSy
 		fmt.Fprintf(opts.Progress, "load: %d instance(s) of alpha, beta and charlie on %s\n", own.Instances, brokerURL)
 	}
 
-	targets := load.Targets{Broker: brokerURL}
+	// The run drives and checks every instance: auto-approve on each
+	// alpha, carts over every beta, the charges of every charlie.
+	targets := load.Targets{Broker: brokerURL, More: more}
 	targets.Alpha, targets.Beta, targets.Charlie = "http://"+cfg.Addrs["alpha"], "http://"+cfg.Addrs["beta"], "http://"+cfg.Addrs["charlie"]
 	opts.Processes = map[string]int{}
 	for _, c := range children {
@@ -166,16 +168,17 @@ func loadOwnSystem(ctx context.Context, cfg config, opts load.Options, own ownSy
 
 // startInstances starts instances 2..n of alpha, beta and charlie, each
 // on an address of its own and named <service>-<i>, and waits until they
-// are ready. One that exits first is reported with what it said.
-func startInstances(ctx context.Context, exe string, cfg config, url string, n int) ([]*child, error) {
-	var started []*child
+// are ready. One that exits first is reported with what it said. more
+// are their base URLs, by service.
+func startInstances(ctx context.Context, exe string, cfg config, url string, n int) (started []*child, more map[string][]string, err error) {
+	more = map[string][]string{}
 	var said []*bytes.Buffer
 	var addrs []string
 	for i := 2; i <= n; i++ {
 		for _, name := range []string{"alpha", "beta", "charlie"} {
 			addr, err := loopbackAddr()
 			if err != nil {
-				return started, err
+				return started, nil, err
 			}
 			own := cfg
 			own.Addrs = maps.Clone(cfg.Addrs)
@@ -186,26 +189,27 @@ func startInstances(ctx context.Context, exe string, cfg config, url string, n i
 			cmd.Stderr = stderr
 			c, err := startChild(fmt.Sprintf("%s-%d", name, i), cmd, nil)
 			if err != nil {
-				return started, err
+				return started, nil, err
 			}
 			started, said, addrs = append(started, c), append(said, stderr), append(addrs, addr)
+			more[name] = append(more[name], "http://"+addr)
 		}
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for i, c := range started {
 		for readiness(ctx, addrs[i]) != nil {
 			if c.exited() {
-				return started, fmt.Errorf("%s exited: %s", c.name, strings.TrimSpace(said[i].String()))
+				return started, nil, fmt.Errorf("%s exited: %s", c.name, strings.TrimSpace(said[i].String()))
 			}
 			if time.Now().After(deadline) {
-				return started, fmt.Errorf("%s not ready after 30s", c.name)
+				return started, nil, fmt.Errorf("%s not ready after 30s", c.name)
 			}
 			if !sleepCtx(ctx, 20*time.Millisecond) {
-				return started, ctx.Err()
+				return started, nil, ctx.Err()
 			}
 		}
 	}
-	return started, nil
+	return started, more, nil
 }
 
 // sleepCtx waits d, or until ctx is done (false).

@@ -11,6 +11,7 @@ import (
 
 	"eventually/internal/load"
 	"eventually/internal/natscluster"
+	"eventually/internal/pgtest"
 )
 
 // `eventually load --nats <the cluster's servers>` runs its services on a
@@ -62,22 +63,11 @@ func TestLoadFigures(t *testing.T) {
 	bin := binary(t)
 	args := []string{"-n", n, "-c", "16", "--changes", "-1", "--rebuild=false", "--json"}
 	measure := func(name, url string, replicas int) load.Report {
-		var cmd *exec.Cmd
 		if url == "" {
-			cmd = exec.Command(bin, append([]string{"load"}, args...)...)
-		} else {
-			cmd = exec.Command(bin, append([]string{"load", "--nats", url}, args...)...)
-			cmd.Env = append(os.Environ(), EnvStreamReplicas+"="+strconv.Itoa(replicas))
+			return loadReport(t, bin, name, nil, append([]string{"load"}, args...)...)
 		}
-		out, err := cmd.Output()
-		if err != nil {
-			t.Fatalf("%s: %v\n%s", name, err, out)
-		}
-		var r load.Report
-		if err := json.Unmarshal(out, &r); err != nil {
-			t.Fatalf("%s: %v\n%s", name, err, out)
-		}
-		return r
+		return loadReport(t, bin, name, []string{EnvStreamReplicas + "=" + strconv.Itoa(replicas)},
+			append([]string{"load", "--nats", url}, args...)...)
 	}
 	base := measure("embedded", "", 1)
 	rows := []struct {
@@ -97,4 +87,47 @@ func TestLoadFigures(t *testing.T) {
 			row.name, row.r.OrdersPerSec, row.r.OrdersPerSec/base.OrdersPerSec, row.r.Latency.P50, row.r.Latency.P99,
 			row.r.Transport.PerSec, len(row.r.Problems))
 	}
+}
+
+// TestLoadFiguresInstances measures one and two instances of alpha, beta
+// and charlie on Postgres, with the stream R3 on a three-node cluster:
+// the production shape of docs/production.md. It runs only when asked:
+//
+//	EVENTUALLY_LOAD_FIGURES=2000 go test -run TestLoadFiguresInstances -v ./cmd/eventually
+func TestLoadFiguresInstances(t *testing.T) {
+	n := os.Getenv("EVENTUALLY_LOAD_FIGURES")
+	if n == "" {
+		t.Skip("set EVENTUALLY_LOAD_FIGURES=<orders> to measure")
+	}
+	bin := binary(t)
+	var base load.Report
+	for _, instances := range []int{1, 2} {
+		cluster := natscluster.Start(t)
+		name := strconv.Itoa(instances) + " instance(s) of each, Postgres, R3"
+		r := loadReport(t, bin, name, []string{EnvStreamReplicas + "=3", EnvDatabaseURL + "=" + pgtest.Start(t)},
+			"load", "--nats", cluster.URL(), "--instances", strconv.Itoa(instances),
+			"-n", n, "-c", "16", "--changes", "-1", "--rebuild=false", "--json")
+		if instances == 1 {
+			base = r
+		}
+		t.Logf("%-36s %6.0f orders/s (%.2f of one)  p50 %6.1f ms  p99 %6.1f ms  problems %d %v",
+			name, r.OrdersPerSec, r.OrdersPerSec/base.OrdersPerSec, r.Latency.P50, r.Latency.P99, len(r.Problems), r.Problems)
+	}
+}
+
+// loadReport runs the built binary with args (a load run with --json)
+// and returns its report.
+func loadReport(t *testing.T, bin, name string, env []string, args ...string) load.Report {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", name, err, out)
+	}
+	var r load.Report
+	if err := json.Unmarshal(out, &r); err != nil {
+		t.Fatalf("%s: %v\n%s", name, err, out)
+	}
+	return r
 }

@@ -17,11 +17,14 @@ import (
 type Message struct {
 	// UUID is the message's identity: one row per message, however often
 	// it is delivered. (SQLite's rowid keeps the arrival order.)
-	UUID          string    `gorm:"primaryKey" json:"uuid"`
-	Topic         string    `gorm:"not null" json:"topic"`
-	EventName     string    `gorm:"index" json:"event_name"`
-	EventVersion  string    `json:"event_version"`
-	Producer      string    `json:"producer"`
+	UUID         string `gorm:"primaryKey" json:"uuid"`
+	Topic        string `gorm:"not null" json:"topic"`
+	EventName    string `gorm:"index" json:"event_name"`
+	EventVersion string `json:"event_version"`
+	Producer     string `json:"producer"`
+	// Instance is the producer's instance (EVENTUALLY_INSTANCE): which of
+	// a service's instances handled the step that produced the message.
+	Instance      string    `json:"instance,omitempty"`
 	CorrelationID string    `gorm:"index" json:"correlation_id"`
 	CausationID   string    `json:"causation_id"`
 	OccurredAt    time.Time `gorm:"index" json:"occurred_at"`
@@ -62,6 +65,7 @@ func record(msg stream.Message, receivedAt time.Time) Message {
 		EventName:     md[messaging.EventNameKey],
 		EventVersion:  md[messaging.EventVersionKey],
 		Producer:      md[messaging.ProducerKey],
+		Instance:      md[messaging.InstanceKey],
 		CorrelationID: md[messaging.CorrelationIDKey],
 		CausationID:   md[messaging.CausationIDKey],
 		TraceID:       traceID(md[messaging.TraceParentKey]),

@@ -20,7 +20,7 @@ import (
 )
 
 const (
-	// rowsPerInsert rows go in one INSERT: 17 columns each makes 8,500
+	// rowsPerInsert rows go in one INSERT: 18 columns each makes 9,000
 	// variables, under SQLite's limit of 32,766.
 	rowsPerInsert = 500
 	// rowsPerCommit rows commit together: commits are cheap without a

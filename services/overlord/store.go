@@ -15,7 +15,7 @@ import (
 // than SQLite's own work for a row this simple.
 var columns = []string{"uuid", "topic", "event_name", "event_version", "producer", "correlation_id", "causation_id",
 	"occurred_at", "received_at", "order_guid", "cart_guid", "payload",
-	"poisoned", "poison_reason", "poison_consumer", "poison_original_uuid", "trace_id"}
+	"poisoned", "poison_reason", "poison_consumer", "poison_original_uuid", "trace_id", "instance"}
 
 // timeFormat is how mattn/go-sqlite3 binds a time.Time, so gorm reads
 // back (and compares against) what the raw inserts store. Formatting here
@@ -26,7 +26,7 @@ const timeFormat = "2006-01-02 15:04:05.999999999-07:00"
 func (m *Message) args(dst []any) []any {
 	return append(dst, m.UUID, m.Topic, m.EventName, m.EventVersion, m.Producer, m.CorrelationID, m.CausationID,
 		m.OccurredAt.Format(timeFormat), m.ReceivedAt.Format(timeFormat), m.OrderGUID, m.CartGUID, string(m.Payload),
-		m.Poisoned, m.PoisonReason, m.PoisonConsumer, m.PoisonOriginalUUID, m.TraceID)
+		m.Poisoned, m.PoisonReason, m.PoisonConsumer, m.PoisonOriginalUUID, m.TraceID, m.Instance)
 }
 
 // insertSQL inserts rows messages into table in one statement, skipping any message
