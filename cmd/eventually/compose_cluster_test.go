@@ -19,8 +19,6 @@ const (
 	clusterProfile  = "cluster"
 	clusterNodes    = 3
 	postgresService = "postgres"
-	// envDatabaseURL is the Postgres store's variable (docs/production.md).
-	envDatabaseURL = "EVENTUALLY_DATABASE_URL"
 )
 
 // clusterInstances is how many instances of a service the profile runs:
@@ -70,8 +68,8 @@ func TestComposeClusterProfileMatchesCode(t *testing.T) {
 				if cfg.Stream.Replicas != clusterNodes {
 					t.Errorf("%s = %d, want %d: every server keeps the stream", EnvStreamReplicas, cfg.Stream.Replicas, clusterNodes)
 				}
-				if got := envOf(svc, envDatabaseURL); got != databaseURL {
-					t.Errorf("%s = %q, want %q", envDatabaseURL, got, databaseURL)
+				if got := envOf(svc, EnvDatabaseURL); got != databaseURL {
+					t.Errorf("%s = %q, want %q", EnvDatabaseURL, got, databaseURL)
 				}
 				if other, ok := instances[cfg.Instance]; ok {
 					t.Errorf("%s = %q, as %s's: each instance needs a name of its own", EnvInstance, cfg.Instance, other)
