@@ -186,7 +186,7 @@ func checkEnvironment(t *testing.T, svc types.ServiceConfig, brokerURL string) c
 	env := map[string]string{}
 	known := knownEnv()
 	for k, v := range svc.Environment {
-		if k == envDatabaseURL && !slices.Contains(known, k) {
+		if k == EnvDatabaseURL && !slices.Contains(known, k) {
 			t.Logf("%s: this build has no Postgres store yet; the instances after the first would refuse to start", k)
 		} else if !slices.Contains(known, k) {
 			t.Errorf("environment %s: the code reads no such variable (known: %v)", k, known)
