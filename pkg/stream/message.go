@@ -59,16 +59,22 @@ func unmarshal(m *nats.Msg, countDeliveries bool) (*message.Message, error) {
 	}
 	meta, metaErr := m.Metadata()
 	if msg.UUID == "" {
-		id := "no-uuid"
-		if metaErr == nil {
-			id = fmt.Sprintf("%s-%d", meta.Stream, meta.Sequence.Stream)
-		}
-		msg.UUID = uuid.NewSHA1(uuid.NameSpaceOID, []byte(id)).String()
+		msg.UUID = derivedUUID(meta)
 	}
 	if countDeliveries && metaErr == nil {
 		msg.Metadata.Set(DeliveryCountKey, strconv.FormatUint(meta.NumDelivered, 10))
 	}
 	return msg, nil
+}
+
+// derivedUUID is the ID of a message without a Watermill UUID, from its
+// stream position (meta; nil when unknown): the same on every delivery.
+func derivedUUID(meta *nats.MsgMetadata) string {
+	id := "no-uuid"
+	if meta != nil {
+		id = fmt.Sprintf("%s-%d", meta.Stream, meta.Sequence.Stream)
+	}
+	return uuid.NewSHA1(uuid.NameSpaceOID, []byte(id)).String()
 }
 
 // backoff is how long the broker waits before it delivers a message again

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
+	wmnats "github.com/ThreeDotsLabs/watermill-nats/v2/pkg/nats"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -24,6 +26,36 @@ import (
 // slow) is a gap the ordered consumer notices; it then restarts after the
 // last message delivered, so fn still sees each message once, in order.
 func Replay(ctx context.Context, brokerURL string, topics []string, fn func(Message) error) (int, error) {
+	return ReplayEach(ctx, brokerURL, topics, func(r *Replayed) error {
+		msg, err := decode(r.msg)
+		if err != nil {
+			return fmt.Errorf("replay: message %d: %w", r.Sequence, err)
+		}
+		return fn(msg)
+	})
+}
+
+// Replayed is a message as ReplayEach reads it. Its metadata stays in the
+// broker's headers and is read by key (Get): a rebuild reads a million
+// messages and keeps a few fields of each, so it builds no map per
+// message. Valid only during the call it is given to.
+type Replayed struct {
+	UUID     string // Watermill's, or derived from the stream position as the consumers do
+	Topic    string
+	Payload  []byte
+	Sequence uint64
+	StoredAt time.Time
+	msg      *nats.Msg
+}
+
+// Get is the metadata value of key, "" when the message has none.
+func (r *Replayed) Get(key string) string { return r.msg.Header.Get(key) }
+
+// ReplayEach is Replay without decoding each message into a Message: fn
+// gets it as the broker sent it (Replayed). A message the consumers could
+// not decode (a header with several values) ends it with an error, as it
+// ends Replay.
+func ReplayEach(ctx context.Context, brokerURL string, topics []string, fn func(*Replayed) error) (int, error) {
 	r := &replay{fn: fn, done: make(chan struct{})}
 	nc, err := nats.Connect(brokerURL, nats.Name("replay"), nats.NoReconnect(),
 		nats.ClosedHandler(func(*nats.Conn) { r.finish(errors.New("connection to the broker closed")) }))
@@ -92,11 +124,12 @@ func Replay(ctx context.Context, brokerURL string, topics []string, fn func(Mess
 
 // replay is one Replay's state, shared with the subscription's callback.
 type replay struct {
-	fn   func(Message) error
+	fn   func(*Replayed) error
 	last uint64 // the stream's last sequence when the replay began
 
 	mu      sync.Mutex // held while a message is handled
 	n       int
+	msg     Replayed // reused: fn gets one message at a time
 	stopped bool
 	err     error
 	once    sync.Once
@@ -127,12 +160,16 @@ func (r *replay) handle(m *nats.Msg) {
 		r.finish(nil)
 		return
 	}
-	msg, err := decode(m)
-	if err != nil {
+	if err := singleValued(m.Header); err != nil {
 		r.finish(fmt.Errorf("replay: message %d: %w", meta.Sequence.Stream, err))
 		return
 	}
-	if err := r.fn(msg); err != nil {
+	r.msg = Replayed{UUID: m.Header.Get(wmnats.WatermillUUIDHdr), Topic: m.Subject, Payload: m.Data,
+		Sequence: meta.Sequence.Stream, StoredAt: meta.Timestamp, msg: m}
+	if r.msg.UUID == "" {
+		r.msg.UUID = derivedUUID(meta)
+	}
+	if err := r.fn(&r.msg); err != nil {
 		r.finish(err)
 		return
 	}
@@ -159,4 +196,15 @@ func coversAll(topics, subjects []string) bool {
 		}
 	}
 	return len(subjects) > 0
+}
+
+// singleValued refuses a header with several values, which Watermill's
+// marshaler refuses too: the consumers never handle such a message.
+func singleValued(h nats.Header) error {
+	for k, v := range h {
+		if len(v) > 1 {
+			return fmt.Errorf("multiple values in NATS header %q", k)
+		}
+	}
+	return nil
 }

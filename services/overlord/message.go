@@ -9,7 +9,6 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"eventually/pkg/messaging"
-	"eventually/pkg/stream"
 )
 
 // Message is one message as overlord keeps it: its metadata in columns,
@@ -57,32 +56,33 @@ func (p Payload) MarshalJSON() ([]byte, error) {
 	return json.Marshal(string(p))
 }
 
-// record turns a message of topic, received at receivedAt, into a row.
-func record(msg stream.Message, receivedAt time.Time) Message {
-	md := msg.Metadata
+// record turns a message into a row: its UUID, topic and payload, md
+// reading its metadata by key, received at receivedAt. Metadata is read
+// by key so that a rebuild reads it straight from the broker's headers.
+func record(uuid, topic string, payload []byte, md func(key string) string, receivedAt time.Time) Message {
 	row := Message{
-		UUID: msg.UUID, Topic: msg.Topic, ReceivedAt: receivedAt.UTC(),
-		EventName:     md[messaging.EventNameKey],
-		EventVersion:  md[messaging.EventVersionKey],
-		Producer:      md[messaging.ProducerKey],
-		Instance:      md[messaging.InstanceKey],
-		CorrelationID: md[messaging.CorrelationIDKey],
-		CausationID:   md[messaging.CausationIDKey],
-		TraceID:       traceID(md[messaging.TraceParentKey]),
-		Payload:       Payload(msg.Payload),
+		UUID: uuid, Topic: topic, ReceivedAt: receivedAt.UTC(),
+		EventName:     md(messaging.EventNameKey),
+		EventVersion:  md(messaging.EventVersionKey),
+		Producer:      md(messaging.ProducerKey),
+		Instance:      md(messaging.InstanceKey),
+		CorrelationID: md(messaging.CorrelationIDKey),
+		CausationID:   md(messaging.CausationIDKey),
+		TraceID:       traceID(md(messaging.TraceParentKey)),
+		Payload:       Payload(payload),
 	}
 	// A message without a readable occurred_at (a foreign one) is placed
 	// at its arrival, so it still sorts among the others.
 	row.OccurredAt = row.ReceivedAt
-	if t, err := time.Parse(time.RFC3339Nano, md[messaging.OccurredAtKey]); err == nil {
+	if t, err := time.Parse(time.RFC3339Nano, md(messaging.OccurredAtKey)); err == nil {
 		row.OccurredAt = t.UTC()
 	}
-	row.OrderGUID, row.CartGUID = guids(msg.Payload)
-	if msg.Topic == messaging.PoisonTopic {
+	row.OrderGUID, row.CartGUID = guids(payload)
+	if topic == messaging.PoisonTopic {
 		row.Poisoned = true
-		row.PoisonReason = md[messaging.PoisonReasonKey]
-		row.PoisonConsumer = md[messaging.PoisonConsumerKey]
-		row.PoisonOriginalUUID = md[messaging.PoisonOriginalUUIDKey]
+		row.PoisonReason = md(messaging.PoisonReasonKey)
+		row.PoisonConsumer = md(messaging.PoisonConsumerKey)
+		row.PoisonOriginalUUID = md(messaging.PoisonOriginalUUIDKey)
 	}
 	return row
 }

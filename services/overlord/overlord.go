@@ -91,7 +91,7 @@ func (o *Overlord) Run(ctx context.Context) error {
 // one statement is both the effect and the inbox: a redelivered message
 // changes nothing.
 func (o *Overlord) keep(ctx context.Context, msg stream.Message) error {
-	row := record(msg, time.Now())
+	row := record(msg.UUID, msg.Topic, msg.Payload, func(key string) string { return msg.Metadata[key] }, time.Now())
 	res, err := o.insert.ExecContext(ctx, row.args(make([]any, 0, len(columns)))...)
 	if err != nil {
 		return fmt.Errorf("keep %s message %s: %w", msg.Topic, msg.UUID, err)
