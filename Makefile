@@ -34,9 +34,9 @@ test:
 reset:
 	rm -rf data logs
 
-## logs: one request's log lines from every service, in time order
+## logs: one request's (or one trace's) log lines from every service, in time order
 logs:
-	@test -n "$(ID)" || (echo "usage: make logs ID=<request-id>" && exit 2)
+	@test -n "$(ID)" || (echo "usage: make logs ID=<request-id or trace-id>" && exit 2)
 	@go build -o $(BIN) ./cmd/eventually
 	@./$(BIN) logs $(ID)
 

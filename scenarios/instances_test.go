@@ -50,6 +50,11 @@ func TestChangeEventsApplyOnceToTheSharedCopy(t *testing.T) {
 	if last.Version != 1000+changes {
 		t.Fatalf("alpha is at version %d after %d changes from 1000: a change was lost", last.Version, changes)
 	}
+	// The relays publish after the commit: wait for every change to be on
+	// the stream (and one more would show as a version twice).
+	st.Eventually(t, wait, "every change on the stream", func() bool {
+		return s.StreamCount("settings.changed") >= changes
+	})
 	var versions []int64
 	for _, m := range s.Messages("settings.changed") {
 		versions = append(versions, int64(m.Payload["version"].(float64)))

@@ -42,7 +42,7 @@ func TestSecondCharlieOnSQLiteIsRefused(t *testing.T) {
 	if err == nil {
 		t.Fatal("a second charlie with its own data dir started beside the first")
 	}
-	if text := string(out); !strings.Contains(text, "another instance runs on this broker") || !strings.Contains(text, "charlie-1") {
+	if text := string(out); !strings.Contains(text, "another instance of charlie runs on this broker") || !strings.Contains(text, "charlie-1") {
 		t.Fatalf("refused without saying why:\n%s", text)
 	}
 	if !ready(firstURL) {

@@ -259,7 +259,7 @@ func (b *Bus) takeLease(ctx context.Context) (*stream.Lease, error) {
 		case err == nil:
 			return lease, nil
 		case errors.Is(err, stream.ErrLeaseHeld):
-			return nil, fmt.Errorf("%s: another instance runs on this broker (%w), and this one keeps its state "+
+			return nil, fmt.Errorf("another instance of %s runs on this broker (%w), and this one keeps its state "+
 				"in a database file of its own: two would split it. Stop the other; on SQLite a service runs "+
 				"as one instance per broker", b.cfg.Service, err)
 		case ctx.Err() != nil:

@@ -45,7 +45,7 @@ func TestSecondInstanceWithItsOwnFileIsRefused(t *testing.T) {
 
 	second := fileBus(t, broker.URL(), filepath.Join(dir, "two.db"), "producer-2")
 	err := second.Run(context.Background())
-	if err == nil || !strings.Contains(err.Error(), "another instance runs on this broker") || !strings.Contains(err.Error(), "producer-1") {
+	if err == nil || !strings.Contains(err.Error(), "another instance of producer runs on this broker") || !strings.Contains(err.Error(), "producer-1") {
 		t.Fatalf("second instance: %v, want refused, naming the first", err)
 	}
 
