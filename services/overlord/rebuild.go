@@ -33,7 +33,7 @@ const (
 	rebuildCacheKiB = 128 << 10
 	// rebuildMmapBytes is how much of the file the rebuild reads through a
 	// memory map (SQLite caps it, at 2 GB by default).
-	rebuildMmapBytes = 4 << 30
+	rebuildMmapBytes int64 = 4 << 30
 	// rebuildGCPercent is the collector's GOGC while a rebuild runs: it
 	// allocates a few kB per message (the client's and the rows') and
 	// keeps little, so at the default of 100 it collects very often.
