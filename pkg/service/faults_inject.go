@@ -36,3 +36,12 @@ func (c crashBeforePublish) Unpublished(ctx context.Context, limit int) ([]messa
 	}
 	return batch, err
 }
+
+// OneInstance passes on the wrapped store's answer: the crash must not
+// also take the SQLite store's lease away. (A claiming store is never
+// wrapped with a claim: the crash is read from Unpublished, which the
+// claim does not use, so the fault tests run it on SQLite.)
+func (c crashBeforePublish) OneInstance() bool {
+	one, ok := c.Store.(messaging.OneInstance)
+	return ok && one.OneInstance()
+}
