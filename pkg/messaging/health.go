@@ -92,3 +92,18 @@ func (b *Bus) check(ctx context.Context) error {
 	}
 	return nil
 }
+
+// ErrNotConnected is why the bus cannot answer what only the broker
+// knows: Run has not connected yet.
+var ErrNotConnected = errors.New("not connected to the broker yet")
+
+// Consumers are the durable consumers of a service ("" for every
+// service) and what they have left to do, asked over the bus's own
+// connection rather than a new one per question.
+func (b *Bus) Consumers(ctx context.Context, service string) ([]stream.Consumer, error) {
+	conn := b.metrics.conn.Load()
+	if conn == nil {
+		return nil, ErrNotConnected
+	}
+	return stream.ConsumersOn(ctx, conn, service)
+}

@@ -46,16 +46,31 @@ type Consumer struct {
 func Consumers(ctx context.Context, brokerURL, service string) ([]Consumer, error) {
 	var out []Consumer
 	err := withJetStream(ctx, brokerURL, func(js nats.JetStreamContext) error {
-		for info := range js.Consumers(Name, nats.Context(ctx)) {
-			owner, _, ok := strings.Cut(info.Name, "_")
-			if ok && (service == "" || owner == service) {
-				out = append(out, Consumer{Name: info.Name, Service: owner, Topic: info.Config.FilterSubject,
-					Pending: info.NumPending, AckPending: info.NumAckPending, Redelivered: info.NumRedelivered})
-			}
-		}
+		out = consumersOf(ctx, js, service)
 		return nil
 	})
 	return out, err
+}
+
+// ConsumersOn is Consumers over a connection the caller has.
+func ConsumersOn(ctx context.Context, nc *nats.Conn, service string) ([]Consumer, error) {
+	js, err := jetStream(nc)
+	if err != nil {
+		return nil, err
+	}
+	return consumersOf(ctx, js, service), nil
+}
+
+func consumersOf(ctx context.Context, js nats.JetStreamContext, service string) []Consumer {
+	var out []Consumer
+	for info := range js.Consumers(Name, nats.Context(ctx)) {
+		owner, _, ok := strings.Cut(info.Name, "_")
+		if ok && (service == "" || owner == service) {
+			out = append(out, Consumer{Name: info.Name, Service: owner, Topic: info.Config.FilterSubject,
+				Pending: info.NumPending, AckPending: info.NumAckPending, Redelivered: info.NumRedelivered})
+		}
+	}
+	return out
 }
 
 // PublishRaw publishes payload to topic with the given headers as they

@@ -28,9 +28,8 @@ type Config struct {
 // Overlord is the watcher service.
 type Overlord struct {
 	*service.Parts
-	lock      *os.File  // the store's lock, held while overlord runs
-	insert    *sql.Stmt // stores one message, once
-	brokerURL string    // where the consumers' backlogs are read
+	lock   *os.File  // the store's lock, held while overlord runs
+	insert *sql.Stmt // stores one message, once
 }
 
 // New builds overlord: its message store, a durable consumer per topic
@@ -67,7 +66,7 @@ func build(cfg Config) (*Overlord, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: prepare insert: %w", Name, err)
 	}
-	o := &Overlord{Parts: parts, insert: insert, brokerURL: cfg.BrokerURL}
+	o := &Overlord{Parts: parts, insert: insert}
 	// Every topic with consumers of its own: overlord sees what the
 	// services see, and what it missed while it was down.
 	for _, topic := range stream.Topics() {

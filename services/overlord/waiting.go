@@ -12,7 +12,6 @@ import (
 	"eventually/internal/supervisor"
 	"eventually/pkg/domain"
 	"eventually/pkg/server"
-	"eventually/pkg/stream"
 )
 
 // Issue 6: a service is down. Overlord shows, per service, the messages
@@ -35,7 +34,7 @@ type backlog struct {
 // backlogs reads every watched service's consumers from the broker: the
 // messages not delivered yet and those delivered but not acknowledged.
 func (o *Overlord) backlogs(ctx context.Context) ([]backlog, error) {
-	all, err := stream.Consumers(ctx, o.brokerURL, "")
+	all, err := o.Bus.Consumers(ctx, "")
 	if err != nil {
 		return nil, fmt.Errorf("read the consumers' backlog: %w", err)
 	}
