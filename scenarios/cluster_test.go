@@ -52,16 +52,8 @@ func TestOrdersSurviveTheStreamLeadersDeath(t *testing.T) {
 	const orders = 150
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	type result struct {
-		report load.Report
-		err    error
-	}
-	done := make(chan result, 1)
-	go func() {
-		r, err := load.Run(ctx, load.Targets{Alpha: s.URL("alpha"), Beta: s.URL("beta"), Charlie: s.URL("charlie"), Broker: cluster.URL()},
-			load.Options{Orders: orders, Customers: 8, Changes: -1, Timeout: time.Minute})
-		done <- result{r, err}
-	}()
+	done := load.Start(ctx, load.Targets{Alpha: s.URL("alpha"), Beta: s.URL("beta"), Charlie: s.URL("charlie"), Broker: cluster.URL()},
+		load.Options{Orders: orders, Customers: 8, Changes: -1, Timeout: time.Minute})
 
 	var before uint64
 	st.Eventually(t, time.Minute, "a third of the orders finalized", func() bool {
@@ -77,10 +69,10 @@ func TestOrdersSurviveTheStreamLeadersDeath(t *testing.T) {
 	res := <-done
 	close(watching)
 	t.Logf("alpha's /readyz after the kill: %s", <-notReady)
-	if res.err != nil {
-		t.Fatalf("load: %v", res.err)
+	if res.Err != nil {
+		t.Fatalf("load: %v", res.Err)
 	}
-	for _, p := range res.report.Problems {
+	for _, p := range res.Report.Problems {
 		t.Error(p)
 	}
 	if n := s.StreamCount(stream.PoisonTopic); n != 0 {
@@ -89,8 +81,8 @@ func TestOrdersSurviveTheStreamLeadersDeath(t *testing.T) {
 	finalized := finalizedTimes(t, s.Messages(events.NameOrderFinalized))
 	stall, at := longestGap(finalized)
 	t.Logf("%d orders at %.1f orders/s, p99 %.0f ms, max %.0f ms; from the kill to the next order finalized: %s; "+
-		"the longest gap between finalized orders: %s (at order %d)", orders, res.report.OrdersPerSec, res.report.Latency.P99,
-		res.report.Latency.Max, firstAfter(finalized, killed).Sub(killed).Round(10*time.Millisecond), stall.Round(10*time.Millisecond), at)
+		"the longest gap between finalized orders: %s (at order %d)", orders, res.Report.OrdersPerSec, res.Report.Latency.P99,
+		res.Report.Latency.Max, firstAfter(finalized, killed).Sub(killed).Round(10*time.Millisecond), stall.Round(10*time.Millisecond), at)
 	for _, name := range st.AllServices {
 		waitReadyz(t, s, name, http.StatusOK)
 	}

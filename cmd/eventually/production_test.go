@@ -35,19 +35,11 @@ func TestOrdersSurviveALostServerAndALostInstance(t *testing.T) {
 	finalized := watchFinalized(t, cluster.URL())
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	type result struct {
-		report load.Report
-		err    error
-	}
-	done := make(chan result, 1)
-	go func() {
-		r, err := load.Run(ctx, load.Targets{
-			Alpha: p.url("alpha"), Beta: p.url("beta"), Charlie: p.url("charlie"), Broker: cluster.URL(),
-			// Not charlie-2, killed mid-run: charlie reads the shared schema.
-			More: map[string][]string{"alpha": {p.url("alpha-2")}, "beta": {p.url("beta-2")}},
-		}, load.Options{Orders: orders, Customers: 8, Changes: -1, Timeout: 2 * time.Minute})
-		done <- result{r, err}
-	}()
+	done := load.Start(ctx, load.Targets{
+		Alpha: p.url("alpha"), Beta: p.url("beta"), Charlie: p.url("charlie"), Broker: cluster.URL(),
+		// Not charlie-2, killed mid-run: charlie reads the shared schema.
+		More: map[string][]string{"alpha": {p.url("alpha-2")}, "beta": {p.url("beta-2")}},
+	}, load.Options{Orders: orders, Customers: 8, Changes: -1, Timeout: 2 * time.Minute})
 
 	st.Eventually(t, 2*time.Minute, "a third of the orders finalized", func() bool { return finalized.count() >= orders/3 })
 	leader := cluster.WaitStreamLeader(stream.Name)
@@ -57,10 +49,10 @@ func TestOrdersSurviveALostServerAndALostInstance(t *testing.T) {
 	t.Logf("killed node %d (the stream's leader) and charlie-2 after %d orders finalized", leader, finalized.count())
 
 	res := <-done
-	if res.err != nil {
-		t.Fatalf("load: %v", res.err)
+	if res.Err != nil {
+		t.Fatalf("load: %v", res.Err)
 	}
-	for _, problem := range res.report.Problems { // once each, one charge each, fees balance
+	for _, problem := range res.Report.Problems { // once each, one charge each, fees balance
 		t.Error(problem)
 	}
 	if n := finalized.count(); n != orders {
@@ -72,7 +64,7 @@ func TestOrdersSurviveALostServerAndALostInstance(t *testing.T) {
 	}
 	gap, after := finalized.longestGapAfter(killed)
 	t.Logf("%d orders at %.0f orders/s, p99 %.0f ms; after the kills the first order was finalized %s later; "+
-		"the longest gap between finalized orders: %s", orders, res.report.OrdersPerSec, res.report.Latency.P99,
+		"the longest gap between finalized orders: %s", orders, res.Report.OrdersPerSec, res.Report.Latency.P99,
 		after.Round(10*time.Millisecond), gap.Round(10*time.Millisecond))
 }
 

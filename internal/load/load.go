@@ -80,6 +80,24 @@ func (o *Options) defaults() {
 // ceilingPublishers is one publisher per service, as in the system.
 const ceilingPublishers = 4
 
+// Result is a run's report, or why it could not run.
+type Result struct {
+	Report Report
+	Err    error
+}
+
+// Start runs Run in the background, for a caller that does something to
+// the system meanwhile (kills a server, say); the result comes on the
+// channel.
+func Start(ctx context.Context, svc Targets, opts Options) <-chan Result {
+	done := make(chan Result, 1)
+	go func() {
+		r, err := Run(ctx, svc, opts)
+		done <- Result{r, err}
+	}()
+	return done
+}
+
 // Run drives a run against svc. Its error is for a run that could not be
 // made; a run that lost or duplicated anything returns a report whose
 // Problems say what.
