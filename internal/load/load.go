@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"eventually/pkg/broker"
+	"eventually/pkg/service"
 	"eventually/pkg/stream"
 	"eventually/services/overlord"
 )
@@ -297,7 +298,7 @@ func measureCeiling(ctx context.Context, broker string, w *watcher, r *Report) e
 	size := w.averagePayload()
 	msg := stream.Message{Payload: bytes.Repeat([]byte{'x'}, size), Metadata: samples[0].Metadata}
 	n := max(r.Messages, 1000)
-	ceiling, err := stream.MeasureCeiling(ctx, broker, msg, n, ceilingPublishers)
+	ceiling, err := stream.MeasureCeiling(ctx, broker, msg, n, ceilingPublishers, service.InFlight)
 	if err != nil {
 		return err
 	}

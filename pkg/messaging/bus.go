@@ -73,6 +73,13 @@ type Config struct {
 	// deliveries; after the last the message is poisoned, saying so.
 	// Default: 20, about eight minutes.
 	MaxDeliveries int
+	// InFlight is how many messages each consumer handles at once.
+	// Default 1: one by one, in the stream's order. With more, a slow
+	// message does not hold up the ones behind it, and a store that
+	// commits concurrent transactions together (sqlitestore) gets work to
+	// group; the order among messages in flight together is lost, so
+	// every handler must take them in any order.
+	InFlight int
 	// TracerProvider makes the spans of handled messages and relay
 	// publishes (tracing.go). Nil: no spans, at no cost; a trace context
 	// that came in is still passed on.
@@ -88,6 +95,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxDeliveries == 0 {
 		c.MaxDeliveries = 20
+	}
+	if c.InFlight == 0 {
+		c.InFlight = 1
 	}
 }
 

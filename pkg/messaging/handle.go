@@ -101,7 +101,7 @@ type lazySubscriber struct {
 }
 
 func (s *lazySubscriber) Subscribe(ctx context.Context, topic string) (<-chan *message.Message, error) {
-	sub := stream.NewSubscriber(s.bus.conn, stream.Name, s.durable)
+	sub := stream.NewSubscriber(s.bus.conn, stream.Name, s.durable, s.bus.cfg.InFlight)
 	s.mu.Lock()
 	s.sub = sub
 	s.mu.Unlock()

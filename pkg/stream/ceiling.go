@@ -33,10 +33,11 @@ func (c Ceiling) PerSecond() float64 {
 // MeasureCeiling is for the load driver, which compares the system's rate
 // with it. It publishes n copies of sample from publishers goroutines
 // and consumes them with one durable consumer, through the same Watermill
-// publisher and subscriber, and the same stream and consumer settings, as
-// the services use, but with no database, outbox or inbox. It is the
+// publisher and subscriber, and the same stream and consumer settings
+// (inFlight as the services' consumers), as the services use, but with no
+// database, outbox or inbox. It is the
 // transport's own ceiling, against which the system's rate is compared.
-func MeasureCeiling(ctx context.Context, brokerURL string, sample Message, n, publishers int) (Ceiling, error) {
+func MeasureCeiling(ctx context.Context, brokerURL string, sample Message, n, publishers, inFlight int) (Ceiling, error) {
 	logger := watermill.NopLogger{}
 	pubConn, err := Connect(brokerURL, "ceiling-publisher")
 	if err != nil {
@@ -74,7 +75,7 @@ func MeasureCeiling(ctx context.Context, brokerURL string, sample Message, n, pu
 	if _, err := EnsureConsumer(ctx, subConn, ceilingStream, durable, topic, 1); err != nil {
 		return Ceiling{}, err
 	}
-	sub := NewSubscriber(subConn, ceilingStream, durable)
+	sub := NewSubscriber(subConn, ceilingStream, durable, inFlight)
 	defer sub.Close()
 	pub, err := NewPublisher(pubConn, logger)
 	if err != nil {

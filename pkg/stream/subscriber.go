@@ -18,12 +18,14 @@ import (
 // the race detector reports, v2.1.3), and its Close drains the whole
 // connection, so each would need a connection of its own. Here one
 // goroutine owns the output channel: it reads the broker's messages from a
-// buffered channel, hands each to the router, and acks or naks it;
-// nothing else ever touches the output.
+// buffered channel and starts a delivery for each (up to inFlight at
+// once) that hands it to the router and acks or naks it; it closes the
+// output only after every delivery has ended.
 type Subscriber struct {
-	nc      *nats.Conn
-	stream  string
-	durable string
+	nc       *nats.Conn
+	stream   string
+	durable  string
+	inFlight int
 
 	mu      sync.Mutex
 	closing chan struct{}
@@ -31,9 +33,14 @@ type Subscriber struct {
 }
 
 // NewSubscriber is a subscriber of the durable consumer durable of stream,
-// on nc.
-func NewSubscriber(nc *nats.Conn, stream, durable string) *Subscriber {
-	return &Subscriber{nc: nc, stream: stream, durable: durable, closing: make(chan struct{})}
+// on nc, that hands up to inFlight messages to the router at once (at
+// least 1, at most the consumer's MaxAckPending). With 1 they are handled
+// one at a time, in the stream's order; with more, a slow message does
+// not hold up those behind it, and a database that commits concurrent
+// transactions together (sqlite.Group) gets work to group.
+func NewSubscriber(nc *nats.Conn, stream, durable string, inFlight int) *Subscriber {
+	return &Subscriber{nc: nc, stream: stream, durable: durable, inFlight: min(max(inFlight, 1), maxAckPending),
+		closing: make(chan struct{})}
 }
 
 // Subscribe implements message.Subscriber: messages of topic, delivered by
@@ -66,32 +73,48 @@ func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *messa
 		defer close(done)
 		defer close(out)
 		defer giveBack(sub, in)
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-s.closing:
-				return
-			case m := <-in:
-				if !s.deliver(ctx, m, out) {
-					return
-				}
-			}
-		}
+		s.run(ctx, in, out)
 	}()
 	return out, nil
 }
 
+// run hands the messages of in to the router, up to inFlight at once,
+// until the subscriber stops; it returns once every delivery has ended.
+func (s *Subscriber) run(ctx context.Context, in <-chan *nats.Msg, out chan<- *message.Message) {
+	var deliveries sync.WaitGroup
+	defer deliveries.Wait()
+	slots := make(chan struct{}, s.inFlight)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.closing:
+			return
+		case slots <- struct{}{}:
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.closing:
+			return
+		case m := <-in:
+			deliveries.Go(func() {
+				defer func() { <-slots }()
+				s.deliver(ctx, m, out)
+			})
+		}
+	}
+}
+
 // deliver hands one message to the router and acks or naks it as the
-// handler says; false means the subscriber is stopping (the message is
-// then left to the broker, which delivers it again after AckWait).
-func (s *Subscriber) deliver(ctx context.Context, m *nats.Msg, out chan<- *message.Message) bool {
+// handler says, or naks it when the subscriber stops first.
+func (s *Subscriber) deliver(ctx context.Context, m *nats.Msg, out chan<- *message.Message) {
 	msg, err := unmarshal(m, true)
 	if err != nil {
 		// Not even Watermill's format (headers with several values): it
 		// can never be handled, and must not come back until MaxDeliver.
 		_ = m.Term()
-		return true
+		return
 	}
 	msgCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -100,10 +123,10 @@ func (s *Subscriber) deliver(ctx context.Context, m *nats.Msg, out chan<- *messa
 	case out <- msg:
 	case <-ctx.Done():
 		_ = m.Nak()
-		return false
+		return
 	case <-s.closing:
 		_ = m.Nak()
-		return false
+		return
 	}
 	select {
 	case <-msg.Acked():
@@ -116,12 +139,9 @@ func (s *Subscriber) deliver(ctx context.Context, m *nats.Msg, out chan<- *messa
 		_ = m.NakWithDelay(backoff{}.WaitTime(delivered))
 	case <-ctx.Done():
 		_ = m.Nak() // stopping: deliver it again at once (to another instance, or after the restart)
-		return false
 	case <-s.closing:
 		_ = m.Nak()
-		return false
 	}
-	return true
 }
 
 // giveBack ends a subscription and hands the messages it received but

@@ -10,12 +10,21 @@ import (
 	"os"
 	"time"
 
+	"gorm.io/gorm"
+
 	"eventually/pkg/service"
+	"eventually/pkg/sqlite"
 	"eventually/pkg/stream"
 )
 
 // Name is the service's name, also of its database file.
 const Name = "overlord"
+
+// keepLinger is how long a message waits for others to be stored with it
+// in one commit. Overlord is nobody's step: its view may lag a few
+// milliseconds, and a commit of many messages costs about what one of a
+// single message does (docs/performance.md).
+const keepLinger = 5 * time.Millisecond
 
 // Config starts overlord.
 type Config struct {
@@ -28,8 +37,9 @@ type Config struct {
 // Overlord is the watcher service.
 type Overlord struct {
 	*service.Parts
-	lock   *os.File  // the store's lock, held while overlord runs
-	insert *sql.Stmt // stores one message, once
+	lock   *os.File      // the store's lock, held while overlord runs
+	insert *sql.Stmt     // stores one message, once
+	group  *sqlite.Group // commits the messages that arrive together at once
 }
 
 // New builds overlord: its message store, a durable consumer per topic
@@ -66,7 +76,8 @@ func build(cfg Config) (*Overlord, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: prepare insert: %w", Name, err)
 	}
-	o := &Overlord{Parts: parts, insert: insert}
+	o := &Overlord{Parts: parts, insert: insert, group: sqlite.NewGroup(parts.DB)}
+	o.group.Linger = keepLinger
 	// Every topic with consumers of its own: overlord sees what the
 	// services see, and what it missed while it was down.
 	for _, topic := range stream.Topics() {
@@ -88,14 +99,27 @@ func (o *Overlord) Run(ctx context.Context) error {
 // keep stores each message of a topic as it arrives. The message's UUID
 // is the store's primary key and the insert skips one already stored, so
 // one statement is both the effect and the inbox: a redelivered message
-// changes nothing.
+// changes nothing. Messages that arrive while another commit is written
+// are stored in one transaction (sqlite.Group), and each is acknowledged
+// after that commit.
 func (o *Overlord) keep(ctx context.Context, msg stream.Message) error {
 	row := record(msg.UUID, msg.Topic, msg.Payload, func(key string) string { return msg.Metadata[key] }, time.Now())
-	res, err := o.insert.ExecContext(ctx, row.args(make([]any, 0, len(columns)))...)
+	args := row.args(make([]any, 0, len(columns)))
+	var stored int64
+	err := o.group.Transaction(ctx, func(tx *gorm.DB) error {
+		// The statement prepared once, on the transaction's connection:
+		// gorm would build and prepare it again for every message.
+		res, err := tx.Statement.ConnPool.(*sql.Tx).StmtContext(ctx, o.insert).ExecContext(ctx, args...)
+		if err != nil {
+			return err
+		}
+		stored, err = res.RowsAffected()
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("keep %s message %s: %w", msg.Topic, msg.UUID, err)
 	}
-	if n, err := res.RowsAffected(); err == nil && n == 0 {
+	if stored == 0 {
 		o.Logger.InfoContext(ctx, "message already stored, acknowledged again",
 			"topic", msg.Topic, "message_uuid", msg.UUID)
 	}

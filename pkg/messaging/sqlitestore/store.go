@@ -11,13 +11,15 @@ import (
 	"gorm.io/gorm"
 
 	"eventually/pkg/messaging"
+	"eventually/pkg/sqlite"
 )
 
 // Store is messaging's outbox and inbox on SQLite with the behaviour of
-// messaging.GormStore: every statement of a transaction runs prepared
+// messaging.GormStore: transactions that run at the same time commit
+// together (sqlite.Group), every statement of a transaction runs prepared
 // (Statements), and the outbox and inbox statements that run for every
 // message are written out once instead of built by gorm's reflection.
-// docs/performance.md gives its measured gain. Marking published (every
+// docs/performance.md gives their measured gain. Marking published (every
 // 50 ms at most) is GormStore's.
 //
 // It relies on what GormStore relies on, and on the database having one
@@ -25,6 +27,7 @@ import (
 type Store struct {
 	messaging.GormStore
 	stmts *Statements
+	group *sqlite.Group
 }
 
 // The outbox and inbox statements, as gorm would write them for
@@ -48,17 +51,16 @@ func New(db *gorm.DB) (*Store, error) {
 	if err := stmts.Prepare(context.Background(), insertInboxSQL, insertOutboxSQL, readOutboxSQL); err != nil {
 		return nil, err
 	}
-	return &Store{GormStore: messaging.GormStore{DB: db}, stmts: stmts}, nil
+	group := sqlite.NewGroup(db)
+	group.Begin = stmts.Tx
+	return &Store{GormStore: messaging.GormStore{DB: db}, stmts: stmts, group: group}, nil
 }
 
-// Transaction implements messaging.Store, with the transaction's
-// statements prepared where the cache has them.
+// Transaction implements messaging.Store: transactions that run at the
+// same time commit together (sqlite.Group), each with its statements
+// prepared where the cache has them.
 func (s *Store) Transaction(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		s.stmts.Tx(tx)
-		return fn(tx)
-	})
-	if err != nil {
+	if err := s.group.Transaction(ctx, fn); err != nil {
 		return err
 	}
 	// Now that this goroutine holds no connection, prepare the statements

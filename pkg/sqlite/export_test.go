@@ -1,0 +1,8 @@
+package sqlite
+
+// Waiting is how many callers wait for g's next group.
+func Waiting(g *Group) int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.waiting)
+}
