@@ -15,8 +15,11 @@ import (
 // its payload as it was sent, and the order and cart it is about.
 type Message struct {
 	// UUID is the message's identity: one row per message, however often
-	// it is delivered. (SQLite's rowid keeps the arrival order.)
-	UUID         string `gorm:"primaryKey" json:"uuid"`
+	// it is delivered. (SQLite's rowid keeps the arrival order.) A unique
+	// index rather than the primary key, so a rebuild can build it after
+	// loading the rows, sorted, as the other indexes (rebuild.go); stores
+	// made with the primary key keep it, and work the same.
+	UUID         string `gorm:"uniqueIndex;not null" json:"uuid"`
 	Topic        string `gorm:"not null" json:"topic"`
 	EventName    string `gorm:"index" json:"event_name"`
 	EventVersion string `json:"event_version"`

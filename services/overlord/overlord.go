@@ -72,7 +72,7 @@ func build(cfg Config) (*Overlord, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", Name, err)
 	}
-	insert, err := sqlDB.Prepare(insertSQL(messagesTable, 1))
+	insert, err := sqlDB.Prepare(insertSQL(messagesTable))
 	if err != nil {
 		return nil, fmt.Errorf("%s: prepare insert: %w", Name, err)
 	}

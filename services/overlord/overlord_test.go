@@ -118,7 +118,8 @@ func TestRebuildWhileStoppedReplacesTheFile(t *testing.T) {
 
 // A message delivered twice (published again under the same UUID, as a
 // relay resending after the broker's dedup window would) is stored once:
-// the store's primary key is overlord's inbox.
+// the store's unique UUID is overlord's inbox. A rebuild, in place or
+// into a new file, stores it once too, though the stream holds it twice.
 func TestRedeliveredMessageIsStoredOnce(t *testing.T) {
 	s := st.Start(t, st.Options{Stage: 6, Services: []string{"alpha", "overlord"}})
 	st.Must(t, st.Call(t, "PUT", s.URL("alpha")+"/api/settings", map[string]any{"discount_enabled": true}), 200)
@@ -133,6 +134,25 @@ func TestRedeliveredMessageIsStoredOnce(t *testing.T) {
 	got := messages(t, s, "")
 	if len(got) != 1 || got[0] != first {
 		t.Fatalf("after a second delivery: %+v, want only %+v", got, first)
+	}
+
+	for _, inPlace := range []bool{true, false} {
+		if !inPlace {
+			s.StopService("overlord")
+		}
+		rebuilt, err := overlord.Rebuild(context.Background(), s.DataDir, s.BrokerURL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rebuilt.Messages != 2 || rebuilt.InPlace != inPlace {
+			t.Fatalf("rebuild read %d messages, in place %v; want 2, in place %v", rebuilt.Messages, rebuilt.InPlace, inPlace)
+		}
+		if !inPlace {
+			s.StartService("overlord")
+		}
+		if got := messages(t, s, ""); len(got) != 1 || got[0].UUID != first.UUID {
+			t.Fatalf("after a rebuild (in place %v): %+v, want only %+v", inPlace, got, first)
+		}
 	}
 }
 

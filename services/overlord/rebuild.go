@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	gormsqlite "gorm.io/driver/sqlite"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -41,8 +42,13 @@ const (
 	rebuildGCPercent = 400
 )
 
-// secondaryIndexes are the indexed fields of Message besides its UUID.
-var secondaryIndexes = []string{"EventName", "CorrelationID", "OccurredAt", "OrderGUID", "CartGUID"}
+// indexes are the indexed fields of Message. A rebuild into a new file
+// builds them all after loading the rows, each sorted in one pass rather
+// than row by row; it keeps each UUID once itself meanwhile (seenUUIDs).
+var indexes = []string{"UUID", "EventName", "CorrelationID", "OccurredAt", "OrderGUID", "CartGUID"}
+
+// secondaryIndexes are the indexes besides the UUID's.
+var secondaryIndexes = indexes[1:]
 
 // Rebuilt says what a rebuild did.
 type Rebuilt struct {
@@ -157,9 +163,10 @@ func rebuildFile(ctx context.Context, dataDir, brokerURL string) (int, error) {
 // rebuild builds its replacement (gorm's name for Message with the
 // staging prefix).
 const (
-	messagesTable = "messages"
-	stagingPrefix = "rebuild_"
-	stagingTable  = stagingPrefix + messagesTable
+	messagesTable    = "messages"
+	stagingPrefix    = "rebuild_"
+	stagingTable     = stagingPrefix + messagesTable
+	stagingUUIDIndex = "idx_" + stagingTable + "_uuid" // gorm's name for it
 )
 
 // rebuildInPlace rebuilds the store of a running overlord: it replays the
@@ -221,7 +228,8 @@ func createStaging(db *gorm.DB) (*gorm.DB, error) {
 	if err := staging.Migrator().CreateTable(&Message{}); err != nil {
 		return nil, fmt.Errorf("create %s: %w", stagingTable, err)
 	}
-	return staging, dropSecondaryIndexes(staging)
+	// The UUID index stays: swapIn's carry-over skips by it.
+	return staging, dropIndexes(staging, secondaryIndexes)
 }
 
 // swapIn puts the staging table in the place of the messages table in
@@ -244,19 +252,22 @@ func swapIn(ctx context.Context, db *gorm.DB, before int64) error {
 		if err := tx.Exec("ALTER TABLE " + stagingTable + " RENAME TO " + messagesTable).Error; err != nil {
 			return fmt.Errorf("put the rebuilt view in place: %w", err)
 		}
-		for _, field := range secondaryIndexes {
+		for _, field := range indexes {
 			if err := tx.Migrator().CreateIndex(&Message{}, field); err != nil {
 				return fmt.Errorf("index %s: %w", field, err)
 			}
+		}
+		// Built again under the store's name, the staging one goes.
+		if err := tx.Exec("DROP INDEX IF EXISTS " + stagingUUIDIndex).Error; err != nil {
+			return fmt.Errorf("drop %s: %w", stagingUUIDIndex, err)
 		}
 		// The old table's reset trigger went with it.
 		return applyFence(tx)
 	})
 }
 
-// fill replays the stream into db's messages table. Secondary indexes are
-// built once at the end, sorted, not row by row; the UUID index stays, it
-// is what keeps each message once.
+// fill replays the stream into db's messages table. The indexes are built
+// once at the end, sorted, not row by row.
 func fill(ctx context.Context, db *gorm.DB, brokerURL string) (int, error) {
 	if err := db.AutoMigrate(&Message{}); err != nil {
 		return 0, fmt.Errorf("migrate: %w", err)
@@ -270,7 +281,7 @@ func fill(ctx context.Context, db *gorm.DB, brokerURL string) (int, error) {
 			return 0, fmt.Errorf("%s: %w", pragma, err)
 		}
 	}
-	if err := dropSecondaryIndexes(db); err != nil {
+	if err := dropIndexes(db, indexes); err != nil {
 		return 0, err
 	}
 	sqlDB, err := db.DB()
@@ -285,8 +296,8 @@ func fill(ctx context.Context, db *gorm.DB, brokerURL string) (int, error) {
 	return n, err
 }
 
-func dropSecondaryIndexes(db *gorm.DB) error {
-	for _, field := range secondaryIndexes {
+func dropIndexes(db *gorm.DB, fields []string) error {
+	for _, field := range fields {
 		if err := db.Migrator().DropIndex(&Message{}, field); err != nil {
 			return fmt.Errorf("drop index of %s: %w", field, err)
 		}
@@ -329,7 +340,11 @@ func replayInto(ctx context.Context, db *sql.DB, table, brokerURL string) (int, 
 		}
 	}
 	values := make([]any, 0, width)
+	seen := newSeenUUIDs()
 	n, err := stream.ReplayEach(ctx, brokerURL, stream.Topics(), func(m *stream.Replayed) error {
+		if !seen.add(m.UUID) {
+			return nil // stored already: the stream holds it twice
+		}
 		// The broker's store time is when overlord would have received it.
 		row := record(m.UUID, m.Topic, m.Payload, m.Get, m.StoredAt)
 		// Bound by ordinal as the driver takes them: the writer, the
@@ -379,7 +394,7 @@ type sqliteConn interface {
 }
 
 func writeOn(ctx context.Context, c sqliteConn, table string, batches <-chan []driver.NamedValue, free chan<- []driver.NamedValue) (err error) {
-	stmt, err := c.PrepareContext(ctx, insertSQL(table, rowsPerInsert))
+	stmt, err := c.PrepareContext(ctx, loadSQL(table, rowsPerInsert))
 	if err != nil {
 		return fmt.Errorf("prepare insert: %w", err)
 	}
@@ -407,7 +422,7 @@ func writeOn(ctx context.Context, c sqliteConn, table string, batches <-chan []d
 		if rows == rowsPerInsert {
 			_, err = full.ExecContext(ctx, values)
 		} else {
-			_, err = c.ExecContext(ctx, insertSQL(table, rows), values)
+			_, err = c.ExecContext(ctx, loadSQL(table, rows), values)
 		}
 		if err != nil {
 			return fmt.Errorf("store %d messages: %w", rows, err)
@@ -453,4 +468,34 @@ func removeFile(path string) error {
 		return fmt.Errorf("remove %s: %w", path, err)
 	}
 	return nil
+}
+
+// seenUUIDs are the UUIDs of the messages a rebuild has stored. The
+// stream may hold a message twice (published again after the broker's
+// duplicate window), and the store keeps it once. A UUID in its usual
+// form (36 characters, lower case) is kept as its 16 bytes, which the
+// collector need not scan; any other message ID as it is.
+type seenUUIDs struct {
+	uuids  map[uuid.UUID]struct{}
+	others map[string]struct{}
+}
+
+func newSeenUUIDs() *seenUUIDs {
+	return &seenUUIDs{uuids: map[uuid.UUID]struct{}{}, others: map[string]struct{}{}}
+}
+
+// add records id and reports whether it is new.
+func (s *seenUUIDs) add(id string) bool {
+	if key, err := uuid.Parse(id); err == nil && len(id) == 36 && strings.ToLower(id) == id {
+		if _, dup := s.uuids[key]; dup {
+			return false
+		}
+		s.uuids[key] = struct{}{}
+		return true
+	}
+	if _, dup := s.others[id]; dup {
+		return false
+	}
+	s.others[id] = struct{}{}
+	return true
 }

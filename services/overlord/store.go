@@ -29,14 +29,20 @@ func (m *Message) args(dst []any) []any {
 		m.Poisoned, m.PoisonReason, m.PoisonConsumer, m.PoisonOriginalUUID, m.TraceID, m.Instance)
 }
 
-// insertSQL inserts rows messages into table in one statement, skipping any message
-// already stored: a redelivery, or one both a rebuild and a durable
-// consumer saw. The UUID is the primary key, so this is also overlord's
-// inbox: a message is stored once however often it arrives.
-func insertSQL(table string, rows int) string {
+// insertSQL inserts one message, skipping it if it is already stored: a
+// redelivery, or one both a rebuild and a durable consumer saw. The UUID
+// is unique, so this is also overlord's inbox: a message is stored once
+// however often it arrives.
+func insertSQL(table string) string {
+	return loadSQL(table, 1) + " ON CONFLICT (uuid) DO NOTHING"
+}
+
+// loadSQL inserts rows messages into table in one statement: for a
+// rebuild, which stores each UUID once itself (seenUUIDs).
+func loadSQL(table string, rows int) string {
 	one := "(?" + strings.Repeat(", ?", len(columns)-1) + ")"
 	return "INSERT INTO " + table + " (" + strings.Join(columns, ", ") + ") VALUES " +
-		one + strings.Repeat(", "+one, rows-1) + " ON CONFLICT (uuid) DO NOTHING"
+		one + strings.Repeat(", "+one, rows-1)
 }
 
 // filter selects messages; empty fields select all.
