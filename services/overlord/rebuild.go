@@ -321,10 +321,10 @@ func dropIndexes(db *gorm.DB, fields []string) error {
 func replayInto(ctx context.Context, db *sql.DB, table, brokerURL string) (int, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	batches := make(chan []driver.NamedValue, 8) // the values of up to rowsPerInsert rows
-	// The writer hands each batch's slice back: new ones would be 360 kB
-	// of garbage per 500 rows, which the collector would scan.
-	free := make(chan []driver.NamedValue, cap(batches)+2)
+	batches := make(chan *batch, 8)
+	// The writer hands each batch back: new ones would be 360 kB of
+	// garbage per 500 rows, which the collector would scan.
+	free := make(chan *batch, cap(batches)+2)
 	written := make(chan error, 1)
 	go func() {
 		err := writeBatches(ctx, db, table, batches, free)
@@ -334,22 +334,22 @@ func replayInto(ctx context.Context, db *sql.DB, table, brokerURL string) (int, 
 		written <- err
 	}()
 
-	width := len(columns)
-	batch := make([]driver.NamedValue, 0, rowsPerInsert*width)
+	b := newBatch()
 	send := func() error {
+		b.leaveOutEmpty()
 		select {
-		case batches <- batch:
+		case batches <- b:
 			select {
-			case batch = <-free:
+			case b = <-free:
 			default:
-				batch = make([]driver.NamedValue, 0, rowsPerInsert*width)
+				b = newBatch()
 			}
 			return nil
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 	}
-	values := make([]any, 0, width)
+	values := make([]any, 0, len(columns))
 	seen := newSeenUUIDs()
 	n, err := stream.ReplayEach(ctx, brokerURL, stream.Topics(), func(m *stream.Replayed) error {
 		if !seen.add(m.UUID) {
@@ -357,17 +357,13 @@ func replayInto(ctx context.Context, db *sql.DB, table, brokerURL string) (int, 
 		}
 		// The broker's store time is when overlord would have received it.
 		row := record(m.UUID, m.Topic, m.Payload, m.Get, m.StoredAt)
-		// Bound by ordinal as the driver takes them: the writer, the
-		// slower side, hands them to SQLite without converting.
-		for _, v := range row.args(values[:0]) {
-			batch = append(batch, driver.NamedValue{Ordinal: len(batch) + 1, Value: v})
-		}
-		if len(batch) < rowsPerInsert*width {
+		b.add(row.args(values[:0]))
+		if b.rows < rowsPerInsert {
 			return nil
 		}
 		return send()
 	})
-	if err == nil && len(batch) > 0 {
+	if err == nil && b.rows > 0 {
 		err = send()
 	}
 	close(batches)
@@ -377,11 +373,69 @@ func replayInto(ctx context.Context, db *sql.DB, table, brokerURL string) (int, 
 	return n, err
 }
 
+// batch is the values of up to rowsPerInsert rows, bound by ordinal as
+// the driver takes them: the writer, the slower side, hands them to
+// SQLite without converting. A column empty in every row of the batch
+// (the poison columns, mostly; the trace ID and the instance when they
+// are unset) is left out: the statement writes its empty value itself
+// (loadSQL). Binding a value is a call into SQLite through cgo, the
+// largest part of the writer's work.
+type batch struct {
+	values []driver.NamedValue
+	rows   int
+	empty  columnSet // left out of values
+}
+
+func newBatch() *batch {
+	return &batch{values: make([]driver.NamedValue, 0, rowsPerInsert*len(columns))}
+}
+
+// add appends a row's values, in the order of columns.
+func (b *batch) add(row []any) {
+	for _, v := range row {
+		b.values = append(b.values, driver.NamedValue{Ordinal: len(b.values) + 1, Value: v})
+	}
+	b.rows++
+}
+
+// leaveOutEmpty drops the values of the columns empty in every row.
+func (b *batch) leaveOutEmpty() {
+	width := len(columns)
+	b.empty = 0
+	for c := range width {
+		empty := true
+		for i := c; i < len(b.values) && empty; i += width {
+			empty = b.values[i].Value == "" || b.values[i].Value == false
+		}
+		if empty {
+			b.empty |= 1 << c
+		}
+	}
+	if b.empty == 0 {
+		return
+	}
+	kept := b.values[:0]
+	for i, v := range b.values {
+		if !b.empty.has(i % width) {
+			v.Ordinal = len(kept) + 1
+			kept = append(kept, v)
+		}
+	}
+	clear(b.values[len(kept):])
+	b.values = kept
+}
+
+// reset empties the batch for reuse, letting go of its values.
+func (b *batch) reset() {
+	clear(b.values)
+	b.values, b.rows, b.empty = b.values[:0], 0, 0
+}
+
 // writeBatches inserts batches into table with a prepared multi-row
 // statement, rowsPerCommit rows per transaction. It runs on the driver's
 // connection itself: database/sql would copy and convert each of a
 // batch's 9,000 values, on the goroutine that bounds the rebuild's speed.
-func writeBatches(ctx context.Context, db *sql.DB, table string, batches <-chan []driver.NamedValue, free chan<- []driver.NamedValue) error {
+func writeBatches(ctx context.Context, db *sql.DB, table string, batches <-chan *batch, free chan<- *batch) error {
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("connect: %w", err)
@@ -403,16 +457,14 @@ type sqliteConn interface {
 	driver.ExecerContext
 }
 
-func writeOn(ctx context.Context, c sqliteConn, table string, batches <-chan []driver.NamedValue, free chan<- []driver.NamedValue) (err error) {
-	stmt, err := c.PrepareContext(ctx, loadSQL(table, rowsPerInsert))
-	if err != nil {
-		return fmt.Errorf("prepare insert: %w", err)
-	}
-	defer stmt.Close()
-	full, ok := stmt.(driver.StmtExecContext)
-	if !ok {
-		return fmt.Errorf("driver statement %T cannot exec with a context", stmt)
-	}
+func writeOn(ctx context.Context, c sqliteConn, table string, batches <-chan *batch, free chan<- *batch) (err error) {
+	// A full batch's statement for each set of columns left out: a few.
+	full := map[columnSet]driver.StmtExecContext{}
+	defer func() {
+		for _, stmt := range full {
+			stmt.(driver.Stmt).Close()
+		}
+	}()
 	var (
 		tx   driver.Tx
 		inTx int
@@ -422,24 +474,31 @@ func writeOn(ctx context.Context, c sqliteConn, table string, batches <-chan []d
 			tx.Rollback()
 		}
 	}()
-	for values := range batches {
+	for b := range batches {
 		if tx == nil {
 			if tx, err = c.BeginTx(ctx, driver.TxOptions{}); err != nil {
 				return fmt.Errorf("begin: %w", err)
 			}
 		}
-		rows := len(values) / len(columns)
-		if rows == rowsPerInsert {
-			_, err = full.ExecContext(ctx, values)
+		if b.rows == rowsPerInsert {
+			stmt, ok := full[b.empty]
+			if !ok {
+				if stmt, err = prepareFull(ctx, c, table, b.empty); err != nil {
+					return err
+				}
+				full[b.empty] = stmt
+			}
+			_, err = stmt.ExecContext(ctx, b.values)
 		} else {
-			_, err = c.ExecContext(ctx, loadSQL(table, rows), values)
+			_, err = c.ExecContext(ctx, loadSQL(table, b.rows, b.empty), b.values)
 		}
 		if err != nil {
-			return fmt.Errorf("store %d messages: %w", rows, err)
+			return fmt.Errorf("store %d messages: %w", b.rows, err)
 		}
-		clear(values) // let go of the rows' strings before the slice is reused
+		rows := b.rows
+		b.reset() // let go of the rows' strings before the batch is reused
 		select {
-		case free <- values[:0]:
+		case free <- b:
 		default:
 		}
 		if inTx += rows; inTx >= rowsPerCommit {
@@ -456,6 +515,21 @@ func writeOn(ctx context.Context, c sqliteConn, table string, batches <-chan []d
 		}
 	}
 	return nil
+}
+
+// prepareFull prepares the insert of a full batch without the columns
+// of empty.
+func prepareFull(ctx context.Context, c sqliteConn, table string, empty columnSet) (driver.StmtExecContext, error) {
+	stmt, err := c.PrepareContext(ctx, loadSQL(table, rowsPerInsert, empty))
+	if err != nil {
+		return nil, fmt.Errorf("prepare insert: %w", err)
+	}
+	full, ok := stmt.(driver.StmtExecContext)
+	if !ok {
+		stmt.Close()
+		return nil, fmt.Errorf("driver statement %T cannot exec with a context", stmt)
+	}
+	return full, nil
 }
 
 // syncFile flushes a file to disk: the rebuild wrote it without syncs,

@@ -34,16 +34,33 @@ func (m *Message) args(dst []any) []any {
 // is unique, so this is also overlord's inbox: a message is stored once
 // however often it arrives.
 func insertSQL(table string) string {
-	return loadSQL(table, 1) + " ON CONFLICT (uuid) DO NOTHING"
+	return loadSQL(table, 1, 0) + " ON CONFLICT (uuid) DO NOTHING"
 }
 
 // loadSQL inserts rows messages into table in one statement: for a
-// rebuild, which stores each UUID once itself (seenUUIDs).
-func loadSQL(table string, rows int) string {
-	one := "(?" + strings.Repeat(", ?", len(columns)-1) + ")"
+// rebuild, which stores each UUID once itself (seenUUIDs). The columns of
+// empty take their empty value from the statement rather than a parameter.
+func loadSQL(table string, rows int, empty columnSet) string {
+	values := make([]string, len(columns))
+	for i, c := range columns {
+		switch {
+		case !empty.has(i):
+			values[i] = "?"
+		case c == "poisoned":
+			values[i] = "0"
+		default:
+			values[i] = "''"
+		}
+	}
+	one := "(" + strings.Join(values, ", ") + ")"
 	return "INSERT INTO " + table + " (" + strings.Join(columns, ", ") + ") VALUES " +
 		one + strings.Repeat(", "+one, rows-1)
 }
+
+// columnSet is a set of columns, bit i for columns[i].
+type columnSet uint32
+
+func (s columnSet) has(i int) bool { return s&(1<<i) != 0 }
 
 // filter selects messages; empty fields select all.
 type filter struct {
