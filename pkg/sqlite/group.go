@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"gorm.io/gorm"
@@ -47,6 +49,7 @@ type Group struct {
 	mu      sync.Mutex
 	waiting []*member
 	writing bool
+	next    *member // woken to write the next group, not writing yet
 }
 
 // maxGroup bounds a group, and so how long one caller writes for others.
@@ -65,7 +68,8 @@ func NewGroup(db *gorm.DB) *Group { return &Group{db: db} }
 
 // Transaction runs fn in a transaction of the database, with the
 // transactions of other callers waiting at the same time, and returns
-// after its commit (or with fn's error, fn's work rolled back).
+// after its commit (or with fn's error, fn's work rolled back). A caller
+// whose ctx ends while it waits returns at once, its fn not run.
 func (g *Group) Transaction(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	m := &member{ctx: ctx, fn: fn, wake: make(chan struct{}, 1)}
 	g.mu.Lock()
@@ -74,7 +78,14 @@ func (g *Group) Transaction(ctx context.Context, fn func(tx *gorm.DB) error) err
 	g.writing = true
 	g.mu.Unlock()
 	if !write {
-		<-m.wake
+		select {
+		case <-m.wake:
+		case <-ctx.Done():
+			if g.leave(m) {
+				return ctx.Err()
+			}
+			<-m.wake // a group holds it already: it skips fn and says so
+		}
 		if m.done {
 			return m.err
 		}
@@ -83,6 +94,7 @@ func (g *Group) Transaction(ctx context.Context, fn func(tx *gorm.DB) error) err
 		time.Sleep(g.Linger)
 	}
 	g.mu.Lock()
+	g.next = nil
 	n := min(len(g.waiting), maxGroup)
 	group := g.waiting[:n:n]
 	g.waiting = g.waiting[n:]
@@ -96,11 +108,7 @@ func (g *Group) Transaction(ctx context.Context, fn func(tx *gorm.DB) error) err
 // other callers with their outcome.
 func (g *Group) handOver(group []*member, writer *member) {
 	g.mu.Lock()
-	if len(g.waiting) > 0 {
-		g.waiting[0].wake <- struct{}{}
-	} else {
-		g.writing = false
-	}
+	g.wakeNext()
 	g.mu.Unlock()
 	for _, o := range group {
 		if o != writer {
@@ -108,6 +116,34 @@ func (g *Group) handOver(group []*member, writer *member) {
 			o.wake <- struct{}{}
 		}
 	}
+}
+
+// wakeNext makes the first waiting caller the writer of the next group,
+// or ends the writing if nobody waits. Called with g.mu held.
+func (g *Group) wakeNext() {
+	if len(g.waiting) == 0 {
+		g.writing, g.next = false, nil
+		return
+	}
+	g.next = g.waiting[0]
+	g.next.wake <- struct{}{}
+}
+
+// leave takes a caller who stopped waiting out of the queue, and reports
+// whether it was still there (no group has it). Were it woken to write
+// the next group, the next caller writes it instead.
+func (g *Group) leave(m *member) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	i := slices.Index(g.waiting, m)
+	if i < 0 {
+		return false
+	}
+	g.waiting = slices.Delete(g.waiting, i, i+1)
+	if g.next == m {
+		g.wakeNext()
+	}
+	return true
 }
 
 // commit runs the group's functions in one transaction and sets each
@@ -129,8 +165,10 @@ func (g *Group) commit(group []*member) {
 	}
 	// No one caller's context ends the others' transaction; each
 	// function's statements run with its caller's.
+	ctx, stop := groupContext(group)
+	defer stop()
 	fnErrs := make([]error, len(group))
-	err := g.db.WithContext(context.WithoutCancel(group[0].ctx)).Transaction(func(tx *gorm.DB) error {
+	err := g.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		g.begin(tx)
 		for i, m := range group {
 			if fnErrs[i] = m.ctx.Err(); fnErrs[i] != nil {
@@ -152,6 +190,30 @@ func (g *Group) commit(group []*member) {
 	})
 	for i, m := range group {
 		m.err = cmp.Or(fnErrs[i], err)
+	}
+}
+
+// groupContext is the context of a group's transaction: it ends when
+// every caller's context has ended. Then nobody waits for the outcome,
+// and a transaction stuck on a locked database is interrupted, as a lone
+// caller's would be (a stopping service must not wait for it).
+func groupContext(group []*member) (context.Context, func()) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(group[0].ctx))
+	var waiting atomic.Int32
+	waiting.Store(int32(len(group)))
+	stops := make([]func() bool, len(group))
+	for i, m := range group {
+		stops[i] = context.AfterFunc(m.ctx, func() {
+			if waiting.Add(-1) == 0 {
+				cancel()
+			}
+		})
+	}
+	return ctx, func() {
+		for _, stop := range stops {
+			stop()
+		}
+		cancel()
 	}
 }
 

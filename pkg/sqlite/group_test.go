@@ -191,3 +191,58 @@ func TestACallerWhoseContextEndedWhileWaitingChangesNothing(t *testing.T) {
 		t.Errorf("stored %v, want kept only", got)
 	}
 }
+
+// Callers waiting behind a transaction that waits for a database another
+// process has locked return as soon as they stop waiting (a service
+// stopping), their work not done; the writer commits once the lock goes.
+func TestCallersThatStopWaitingLeave(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "notes.db")
+	db, err := sqlite.Open(path, &note{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sqlite.Close(db)
+	other, err := sqlite.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sqlite.Close(other)
+	lock := other.Begin() // BEGIN IMMEDIATE: the write lock, held
+	if lock.Error != nil {
+		t.Fatal(lock.Error)
+	}
+
+	g := sqlite.NewGroup(db)
+	first := make(chan error, 1)
+	go func() { first <- g.Transaction(context.Background(), insert("first")) }()
+	if !poll.Until(10*time.Second, time.Millisecond, func() bool { return sqlite.Writing(g) && sqlite.Waiting(g) == 0 }) {
+		t.Fatal("the first caller never started writing")
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	waiting := make(chan error, 2)
+	for _, text := range []string{"a", "b"} {
+		go func() { waiting <- g.Transaction(ctx, insert(text)) }()
+	}
+	waitQueued(t, g, 2)
+	stop()
+	deadline := time.After(5 * time.Second) // SQLite's busy timeout is 10 s
+	for range 2 {
+		select {
+		case err := <-waiting:
+			if !errors.Is(err, context.Canceled) {
+				t.Errorf("a caller that stopped waiting got %v, want context.Canceled", err)
+			}
+		case <-deadline:
+			t.Fatal("callers still waiting 5 s after they stopped")
+		}
+	}
+	if err := lock.Rollback().Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-first; err != nil {
+		t.Fatalf("the writer, once the lock went: %v", err)
+	}
+	if got := texts(t, db); len(got) != 1 || !got["first"] {
+		t.Errorf("stored %v, want first only", got)
+	}
+}
