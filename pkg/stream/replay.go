@@ -45,7 +45,10 @@ type Replayed struct {
 	Payload  []byte
 	Sequence uint64
 	StoredAt time.Time
-	msg      *nats.Msg
+	// Pending is how many messages followed it in the stream when the
+	// broker sent it: with the first, about how many the replay reads.
+	Pending uint64
+	msg     *nats.Msg
 }
 
 // Get is the metadata value of key, "" when the message has none.
@@ -165,7 +168,7 @@ func (r *replay) handle(m *nats.Msg) {
 		return
 	}
 	r.msg = Replayed{UUID: m.Header.Get(wmnats.WatermillUUIDHdr), Topic: m.Subject, Payload: m.Data,
-		Sequence: meta.Sequence.Stream, StoredAt: meta.Timestamp, msg: m}
+		Sequence: meta.Sequence.Stream, StoredAt: meta.Timestamp, Pending: meta.NumPending, msg: m}
 	if r.msg.UUID == "" {
 		r.msg.UUID = derivedUUID(meta)
 	}

@@ -43,8 +43,9 @@ func Topics() []string {
 
 // Consumer settings. The server redelivers after AckWait a message that
 // was not acknowledged; MaxAckPending bounds how many are in flight to one
-// consumer, which handles one at a time. How often a message may be
-// delivered is the caller's (EnsureConsumer).
+// consumer, which handles up to its subscriber's inFlight of them at once
+// (NewSubscriber). How often a message may be delivered is the caller's
+// (EnsureConsumer).
 const (
 	AckWait       = 30 * time.Second
 	maxAckPending = 64

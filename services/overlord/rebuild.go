@@ -350,8 +350,13 @@ func replayInto(ctx context.Context, db *sql.DB, table, brokerURL string) (int, 
 		}
 	}
 	values := make([]any, 0, len(columns))
-	seen := newSeenUUIDs()
+	var seen *seenUUIDs
 	n, err := stream.ReplayEach(ctx, brokerURL, stream.Topics(), func(m *stream.Replayed) error {
+		if seen == nil {
+			// Sized once for what is to come: growing a set of a million
+			// rehashes it over and over.
+			seen = newSeenUUIDs(int(min(m.Pending+1, maxSeenHint)))
+		}
 		if !seen.add(m.UUID) {
 			return nil // stored already: the stream holds it twice
 		}
@@ -564,8 +569,11 @@ type seenUUIDs struct {
 	others map[string]struct{}
 }
 
-func newSeenUUIDs() *seenUUIDs {
-	return &seenUUIDs{uuids: map[uuid.UUID]struct{}{}, others: map[string]struct{}{}}
+// maxSeenHint bounds the room made at once, whatever the broker counts.
+const maxSeenHint = 1 << 24
+
+func newSeenUUIDs(size int) *seenUUIDs {
+	return &seenUUIDs{uuids: make(map[uuid.UUID]struct{}, size), others: map[string]struct{}{}}
 }
 
 // add records id and reports whether it is new.
