@@ -41,9 +41,9 @@ type Group struct {
 	// prepared statements.
 	Begin func(tx *gorm.DB)
 	// Linger is how long a writer waits for more callers before it
-	// writes a group that is not full: for callers to whom a few
-	// milliseconds more do not matter, such as a view of the stream, it
-	// makes the groups, and the saving, much larger. Zero: no wait.
+	// writes: for callers to whom a few milliseconds more do not matter,
+	// such as a view of the stream, it makes the groups much larger.
+	// Zero: no wait.
 	Linger time.Duration
 
 	mu      sync.Mutex
@@ -195,8 +195,8 @@ func (g *Group) commit(group []*member) {
 
 // groupContext is the context of a group's transaction: it ends when
 // every caller's context has ended. Then nobody waits for the outcome,
-// and a transaction stuck on a locked database is interrupted, as a lone
-// caller's would be (a stopping service must not wait for it).
+// and the transaction is given up (database/sql rolls back a transaction
+// whose context ends) rather than finished for nobody.
 func groupContext(group []*member) (context.Context, func()) {
 	ctx, cancel := context.WithCancel(context.WithoutCancel(group[0].ctx))
 	var waiting atomic.Int32
