@@ -9,11 +9,8 @@ import (
 // foreign message's derived from its stream position), topic, payload
 // and metadata, read by key.
 func TestReplayEachSeesWhatReplayDecodes(t *testing.T) {
-	nc := embeddedBroker(t)
+	nc := streamOnBroker(t)
 	ctx := context.Background()
-	if err := Ensure(ctx, nc, Limits{}); err != nil {
-		t.Fatal(err)
-	}
 	url := nc.ConnectedUrl()
 	sent := []map[string]string{
 		{"_watermill_message_uuid": "m-1", "event_name": "order.approved", "correlation_id": "req-1"},

@@ -60,6 +60,17 @@ func embeddedBroker(t *testing.T) *nats.Conn {
 	return nc
 }
 
+// streamOnBroker starts an embedded broker with the stream created, and
+// connects to it.
+func streamOnBroker(t *testing.T) *nats.Conn {
+	t.Helper()
+	nc := embeddedBroker(t)
+	if err := Ensure(context.Background(), nc, Limits{}); err != nil {
+		t.Fatal(err)
+	}
+	return nc
+}
+
 // A broker whose JetStream is off (nats-server turns it off when its
 // store is out of resources) is not usable, and Check says so.
 func TestCheckTellsJetStreamIsOff(t *testing.T) {

@@ -14,11 +14,8 @@ import (
 // first is still being handled (not acknowledged): a slow message does
 // not hold up the one behind it. Both are acknowledged once handled.
 func TestSubscriberHandsOnWhileAMessageIsHandled(t *testing.T) {
-	nc := embeddedBroker(t)
+	nc := streamOnBroker(t)
 	ctx := context.Background()
-	if err := Ensure(ctx, nc, Limits{}); err != nil {
-		t.Fatal(err)
-	}
 	topic := Topics()[0]
 	durable := DurableName("test", topic)
 	if _, err := EnsureConsumer(ctx, nc, Name, durable, topic, 5); err != nil {

@@ -15,11 +15,8 @@ import (
 // deleted it) makes a new one from where it was: every message comes
 // once, in order.
 func TestTailOutlivesItsConsumer(t *testing.T) {
-	nc := embeddedBroker(t)
+	nc := streamOnBroker(t)
 	ctx := context.Background()
-	if err := Ensure(ctx, nc, Limits{}); err != nil {
-		t.Fatal(err)
-	}
 	url := nc.ConnectedUrl()
 	var mu sync.Mutex
 	var seen []string
