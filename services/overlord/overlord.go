@@ -109,7 +109,11 @@ func (o *Overlord) keep(ctx context.Context, msg stream.Message) error {
 	err := o.group.Transaction(ctx, func(tx *gorm.DB) error {
 		// The statement prepared once, on the transaction's connection:
 		// gorm would build and prepare it again for every message.
-		res, err := tx.Statement.ConnPool.(*sql.Tx).StmtContext(ctx, o.insert).ExecContext(ctx, args...)
+		sqlTx, ok := tx.Statement.ConnPool.(*sql.Tx)
+		if !ok {
+			return fmt.Errorf("transaction on %T, not *sql.Tx", tx.Statement.ConnPool)
+		}
+		res, err := sqlTx.StmtContext(ctx, o.insert).ExecContext(ctx, args...)
 		if err != nil {
 			return err
 		}
