@@ -45,10 +45,7 @@ type Replayed struct {
 	Payload  []byte
 	Sequence uint64
 	StoredAt time.Time
-	// Pending is how many messages followed it in the stream when the
-	// broker sent it: with the first, about how many the replay reads.
-	Pending uint64
-	msg     *nats.Msg
+	msg      *nats.Msg
 }
 
 // Get is the metadata value of key, "" when the message has none.
@@ -168,7 +165,7 @@ func (r *replay) handle(m *nats.Msg) {
 		return
 	}
 	r.msg = Replayed{UUID: m.Header.Get(wmnats.WatermillUUIDHdr), Topic: m.Subject, Payload: m.Data,
-		Sequence: meta.Sequence.Stream, StoredAt: meta.Timestamp, Pending: meta.NumPending, msg: m}
+		Sequence: meta.Sequence.Stream, StoredAt: meta.Timestamp, msg: m}
 	if r.msg.UUID == "" {
 		r.msg.UUID = derivedUUID(meta)
 	}

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
+	sqlite3 "github.com/mattn/go-sqlite3"
 	gormsqlite "gorm.io/driver/sqlite"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -48,7 +48,8 @@ const (
 
 // indexes are the indexed fields of Message. A rebuild into a new file
 // builds them all after loading the rows, each sorted in one pass rather
-// than row by row; it keeps each UUID once itself meanwhile (seenUUIDs).
+// than row by row; the UUID's first, dropping what the stream holds twice
+// (uniqueUUIDs).
 var indexes = []string{"UUID", "EventName", "CorrelationID", "OccurredAt", "OrderGUID", "CartGUID"}
 
 // secondaryIndexes are the indexes besides the UUID's.
@@ -205,7 +206,9 @@ func rebuildInPlace(ctx context.Context, dataDir, brokerURL string) (n int, err 
 	if err != nil {
 		return 0, err
 	}
-	if n, err = replayInto(ctx, sqlDB, stagingTable, brokerURL); err != nil {
+	// The staging table has the UUID's index: a message the stream holds
+	// twice is skipped as it comes.
+	if n, err = replayInto(ctx, sqlDB, target{table: stagingTable, skipStored: true}, brokerURL); err != nil {
 		return n, err
 	}
 	return n, swapIn(ctx, db, before)
@@ -292,18 +295,48 @@ func fill(ctx context.Context, db *gorm.DB, brokerURL string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	n, err := replayInto(ctx, sqlDB, messagesTable, brokerURL)
+	n, err := replayInto(ctx, sqlDB, target{table: messagesTable}, brokerURL)
 	// SQLite sorts an index's keys in runs of at most the page cache's
 	// size, a run per thread at once, then merges them: with the load's
 	// cache one run held every key and one core sorted it.
 	if perr := db.Exec(fmt.Sprintf("PRAGMA cache_size = -%d", indexSortKiB)).Error; err == nil && perr != nil {
 		err = fmt.Errorf("cache size for the indexes: %w", perr)
 	}
-	// The indexes come back however the replay ended.
-	if merr := db.AutoMigrate(&Message{}); err == nil && merr != nil {
-		err = fmt.Errorf("build indexes: %w", merr)
+	if err != nil {
+		return n, err // the file is thrown away
 	}
-	return n, err
+	if err := uniqueUUIDs(db); err != nil {
+		return n, err
+	}
+	if err := db.AutoMigrate(&Message{}); err != nil {
+		return n, fmt.Errorf("build indexes: %w", err)
+	}
+	return n, nil
+}
+
+// uniqueUUIDs builds the UUID's unique index of a table loaded without
+// it. A stream may hold a message twice (published again after the
+// broker's duplicate window), and the store keeps it once: the index then
+// refuses, the later copies go, and it is built again. A rare stream pays
+// for the second pass; every rebuild paid for a set of the UUIDs seen
+// (docs/performance.md).
+func uniqueUUIDs(db *gorm.DB) error {
+	err := db.Migrator().CreateIndex(&Message{}, "UUID")
+	var sqlErr sqlite3.Error
+	if !errors.As(err, &sqlErr) || sqlErr.Code != sqlite3.ErrConstraint {
+		if err != nil {
+			return fmt.Errorf("index uuid: %w", err)
+		}
+		return nil
+	}
+	keepFirst := "DELETE FROM " + messagesTable + " WHERE rowid NOT IN (SELECT MIN(rowid) FROM " + messagesTable + " GROUP BY uuid)"
+	if err := db.Exec(keepFirst).Error; err != nil {
+		return fmt.Errorf("drop the messages stored twice: %w", err)
+	}
+	if err := db.Migrator().CreateIndex(&Message{}, "UUID"); err != nil {
+		return fmt.Errorf("index uuid: %w", err)
+	}
+	return nil
 }
 
 func dropIndexes(db *gorm.DB, fields []string) error {
@@ -315,10 +348,26 @@ func dropIndexes(db *gorm.DB, fields []string) error {
 	return nil
 }
 
-// replayInto replays the stream and inserts what it reads into table, in
-// two goroutines: one reads and turns messages into rows' values, one
-// only writes, so both cores work.
-func replayInto(ctx context.Context, db *sql.DB, table, brokerURL string) (int, error) {
+// target is the table a rebuild loads. skipStored is set when it has the
+// UUID's index during the load: a message stored already is then skipped
+// as it comes, else uniqueUUIDs drops it afterwards.
+type target struct {
+	table      string
+	skipStored bool
+}
+
+// loadSQL inserts rows messages into the target (loadSQL of store.go).
+func (t target) loadSQL(rows int, empty columnSet) string {
+	if t.skipStored {
+		return loadSQL(t.table, rows, empty) + skipStoredSQL
+	}
+	return loadSQL(t.table, rows, empty)
+}
+
+// replayInto replays the stream and inserts what it reads into the
+// target table, in two goroutines: one reads and turns messages into
+// rows' values, one only writes, so both cores work.
+func replayInto(ctx context.Context, db *sql.DB, into target, brokerURL string) (int, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	batches := make(chan *batch, 8)
@@ -327,7 +376,7 @@ func replayInto(ctx context.Context, db *sql.DB, table, brokerURL string) (int, 
 	free := make(chan *batch, cap(batches)+2)
 	written := make(chan error, 1)
 	go func() {
-		err := writeBatches(ctx, db, table, batches, free)
+		err := writeBatches(ctx, db, into, batches, free)
 		if err != nil {
 			cancel() // stops the replay
 		}
@@ -350,16 +399,7 @@ func replayInto(ctx context.Context, db *sql.DB, table, brokerURL string) (int, 
 		}
 	}
 	values := make([]any, 0, len(columns))
-	var seen *seenUUIDs
 	n, err := stream.ReplayEach(ctx, brokerURL, stream.Topics(), func(m *stream.Replayed) error {
-		if seen == nil {
-			// Sized once for what is to come: growing a set of a million
-			// rehashes it over and over.
-			seen = newSeenUUIDs(int(min(m.Pending+1, maxSeenHint)))
-		}
-		if !seen.add(m.UUID) {
-			return nil // stored already: the stream holds it twice
-		}
 		// The broker's store time is when overlord would have received it.
 		row := record(m.UUID, m.Topic, m.Payload, m.Get, m.StoredAt)
 		b.add(row.args(values[:0]))
@@ -436,11 +476,11 @@ func (b *batch) reset() {
 	b.values, b.rows, b.empty = b.values[:0], 0, 0
 }
 
-// writeBatches inserts batches into table with a prepared multi-row
+// writeBatches inserts batches into the target table with a prepared multi-row
 // statement, rowsPerCommit rows per transaction. It runs on the driver's
 // connection itself: database/sql would copy and convert each of a
 // batch's 9,000 values, on the goroutine that bounds the rebuild's speed.
-func writeBatches(ctx context.Context, db *sql.DB, table string, batches <-chan *batch, free chan<- *batch) error {
+func writeBatches(ctx context.Context, db *sql.DB, into target, batches <-chan *batch, free chan<- *batch) error {
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("connect: %w", err)
@@ -451,7 +491,7 @@ func writeBatches(ctx context.Context, db *sql.DB, table string, batches <-chan 
 		if !ok {
 			return fmt.Errorf("driver connection %T cannot prepare, begin and exec", dc)
 		}
-		return writeOn(ctx, c, table, batches, free)
+		return writeOn(ctx, c, into, batches, free)
 	})
 }
 
@@ -462,7 +502,7 @@ type sqliteConn interface {
 	driver.ExecerContext
 }
 
-func writeOn(ctx context.Context, c sqliteConn, table string, batches <-chan *batch, free chan<- *batch) (err error) {
+func writeOn(ctx context.Context, c sqliteConn, into target, batches <-chan *batch, free chan<- *batch) (err error) {
 	// A full batch's statement for each set of columns left out: a few.
 	full := map[columnSet]driver.StmtExecContext{}
 	defer func() {
@@ -488,14 +528,14 @@ func writeOn(ctx context.Context, c sqliteConn, table string, batches <-chan *ba
 		if b.rows == rowsPerInsert {
 			stmt, ok := full[b.empty]
 			if !ok {
-				if stmt, err = prepareFull(ctx, c, table, b.empty); err != nil {
+				if stmt, err = prepareFull(ctx, c, into, b.empty); err != nil {
 					return err
 				}
 				full[b.empty] = stmt
 			}
 			_, err = stmt.ExecContext(ctx, b.values)
 		} else {
-			_, err = c.ExecContext(ctx, loadSQL(table, b.rows, b.empty), b.values)
+			_, err = c.ExecContext(ctx, into.loadSQL(b.rows, b.empty), b.values)
 		}
 		if err != nil {
 			return fmt.Errorf("store %d messages: %w", b.rows, err)
@@ -524,8 +564,8 @@ func writeOn(ctx context.Context, c sqliteConn, table string, batches <-chan *ba
 
 // prepareFull prepares the insert of a full batch without the columns
 // of empty.
-func prepareFull(ctx context.Context, c sqliteConn, table string, empty columnSet) (driver.StmtExecContext, error) {
-	stmt, err := c.PrepareContext(ctx, loadSQL(table, rowsPerInsert, empty))
+func prepareFull(ctx context.Context, c sqliteConn, into target, empty columnSet) (driver.StmtExecContext, error) {
+	stmt, err := c.PrepareContext(ctx, into.loadSQL(rowsPerInsert, empty))
 	if err != nil {
 		return nil, fmt.Errorf("prepare insert: %w", err)
 	}
@@ -557,37 +597,4 @@ func removeFile(path string) error {
 		return fmt.Errorf("remove %s: %w", path, err)
 	}
 	return nil
-}
-
-// seenUUIDs are the UUIDs of the messages a rebuild has stored. The
-// stream may hold a message twice (published again after the broker's
-// duplicate window), and the store keeps it once. A UUID in its usual
-// form (36 characters, lower case) is kept as its 16 bytes, which the
-// collector need not scan; any other message ID as it is.
-type seenUUIDs struct {
-	uuids  map[uuid.UUID]struct{}
-	others map[string]struct{}
-}
-
-// maxSeenHint bounds the room made at once, whatever the broker counts.
-const maxSeenHint = 1 << 24
-
-func newSeenUUIDs(size int) *seenUUIDs {
-	return &seenUUIDs{uuids: make(map[uuid.UUID]struct{}, size), others: map[string]struct{}{}}
-}
-
-// add records id and reports whether it is new.
-func (s *seenUUIDs) add(id string) bool {
-	if key, err := uuid.Parse(id); err == nil && len(id) == 36 && strings.ToLower(id) == id {
-		if _, dup := s.uuids[key]; dup {
-			return false
-		}
-		s.uuids[key] = struct{}{}
-		return true
-	}
-	if _, dup := s.others[id]; dup {
-		return false
-	}
-	s.others[id] = struct{}{}
-	return true
 }

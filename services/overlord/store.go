@@ -34,12 +34,16 @@ func (m *Message) args(dst []any) []any {
 // is unique, so this is also overlord's inbox: a message is stored once
 // however often it arrives.
 func insertSQL(table string) string {
-	return loadSQL(table, 1, 0) + " ON CONFLICT (uuid) DO NOTHING"
+	return loadSQL(table, 1, 0) + skipStoredSQL
 }
 
+// skipStoredSQL makes an insert skip a message whose UUID is stored.
+const skipStoredSQL = " ON CONFLICT (uuid) DO NOTHING"
+
 // loadSQL inserts rows messages into table in one statement: for a
-// rebuild, which stores each UUID once itself (seenUUIDs). The columns of
-// empty take their empty value from the statement rather than a parameter.
+// rebuild, which keeps each UUID once by the UUID's index (uniqueUUIDs in
+// rebuild.go). The columns of empty take their empty value from the
+// statement rather than a parameter.
 func loadSQL(table string, rows int, empty columnSet) string {
 	values := make([]string, len(columns))
 	for i, c := range columns {
