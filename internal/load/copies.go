@@ -14,8 +14,9 @@ import (
 const copiesPerBatch = 256
 
 // publishCopies publishes n copies of samples (round robin, each copy
-// with a new UUID, as the broker drops a repeated one) to the system's
-// stream at brokerURL: a stream of a given size to time a rebuild against.
+// with a new UUID, as the broker drops a repeated one: version 7, in
+// publish order, as the services make them) to the system's stream at
+// brokerURL: a stream of a given size to time a rebuild against.
 func publishCopies(ctx context.Context, brokerURL string, samples []stream.Message, n int) error {
 	if len(samples) == 0 {
 		return fmt.Errorf("publish copies: no samples")
@@ -36,7 +37,7 @@ func publishCopies(ctx context.Context, brokerURL string, samples []stream.Messa
 		batch := make([]stream.Message, min(copiesPerBatch, n-sent))
 		for i := range batch {
 			batch[i] = samples[(sent+i)%len(samples)]
-			batch[i].UUID = uuid.NewString()
+			batch[i].UUID = uuid.Must(uuid.NewV7()).String()
 		}
 		if err := errors.Join(w.Write(ctx, batch)...); err != nil {
 			return fmt.Errorf("publish copies after %d: %w", sent, err)
