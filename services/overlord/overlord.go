@@ -97,7 +97,7 @@ func (o *Overlord) Run(ctx context.Context) error {
 }
 
 // keep stores each message of a topic as it arrives. The message's UUID
-// is the store's primary key and the insert skips one already stored, so
+// is unique in the store and the insert skips one already stored, so
 // one statement is both the effect and the inbox: a redelivered message
 // changes nothing. Messages that arrive while another commit is written
 // are stored in one transaction (sqlite.Group), and each is acknowledged

@@ -296,14 +296,14 @@ func fill(ctx context.Context, db *gorm.DB, brokerURL string) (int, error) {
 		return 0, err
 	}
 	n, err := replayInto(ctx, sqlDB, target{table: messagesTable}, brokerURL)
+	if err != nil {
+		return n, err // the file is thrown away
+	}
 	// SQLite sorts an index's keys in runs of at most the page cache's
 	// size, a run per thread at once, then merges them: with the load's
 	// cache one run held every key and one core sorted it.
-	if perr := db.Exec(fmt.Sprintf("PRAGMA cache_size = -%d", indexSortKiB)).Error; err == nil && perr != nil {
-		err = fmt.Errorf("cache size for the indexes: %w", perr)
-	}
-	if err != nil {
-		return n, err // the file is thrown away
+	if err := db.Exec(fmt.Sprintf("PRAGMA cache_size = -%d", indexSortKiB)).Error; err != nil {
+		return n, fmt.Errorf("cache size for the indexes: %w", err)
 	}
 	if err := uniqueUUIDs(db); err != nil {
 		return n, err
