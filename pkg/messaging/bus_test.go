@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"gorm.io/gorm"
 
 	"eventually/internal/poll"
@@ -207,6 +208,10 @@ func TestRelayMarksPublished(t *testing.T) {
 		n, err := stream.Count(context.Background(), broker.URL(), events.NameSettingsChanged)
 		return err == nil && n == 6
 	})
+	// The broker stores a message before the relay has its ack; only a
+	// message the relay knows is published is one it can mark.
+	published := producer.metrics.relayed.WithLabelValues(events.NameSettingsChanged, "published")
+	waitFor(t, "the relay's ack of version 6", func() bool { return testutil.ToFloat64(published) == 6 })
 	producer.stop() // closes its database: read it afresh
 	db, err := sqlite.Open(filepath.Join(dir, "producer.db"), Models()...)
 	if err != nil {
